@@ -1,0 +1,496 @@
+"""The ``apportion`` command: the headless face of the services (DESIGN.md section 8).
+
+It parses, opens the database through :mod:`client.bootstrap`, calls services and prints. Every
+command that reports takes ``--json`` and then prints exactly one JSON document on stdout, with
+amounts as decimal strings. Errors are one line on stderr and a non-zero exit; ``--debug`` shows
+the traceback. No Qt is imported here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from client import bootstrap
+from client.bootstrap import App
+from ledger.access import parse_role
+from ledger.errors import ApportionError, InputErrors
+from ledger.reference import Company
+from ledger.services import periods as period_services
+from ledger.services import reference_data, users
+from ledger.services.base import Changes
+from ledger.services.status import status_summary
+from ledger.services.users import bootstrap_administrator
+
+EXIT_ERROR = 1
+EXIT_INTERNAL = 70
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class Options:
+    db: str | None = None
+    json: bool = False
+    debug: bool = False
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, default=_json_default, indent=2, ensure_ascii=False))
+
+
+def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--json`` on a subcommand, equivalent to the global ``apportion --json``."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.ensure_object(Options).json = True
+
+    return click.option("--json", "as_json", is_flag=True, expose_value=False,
+                        callback=callback, help="Print one JSON document.")(command)
+
+
+@contextmanager
+def opened(ctx: click.Context, *, create: bool = False) -> Iterator[App]:
+    options = ctx.ensure_object(Options)
+    app = bootstrap.open_app(options.db, create=create)
+    if app.upgraded and not create:
+        err_console.print(f"Upgraded the database schema at {app.where}.")
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def describe_changes(changes: Changes) -> str:
+    parts = [f"{n} {label}" for n, label in ((changes.created, "created"),
+                                              (changes.updated, "updated"),
+                                              (changes.deleted, "deleted"),
+                                              (changes.unchanged, "unchanged")) if n]
+    return ", ".join(parts) or "nothing to do"
+
+
+def changes_json(changes: Changes) -> dict[str, Any]:
+    return {"created": changes.created, "updated": changes.updated, "deleted": changes.deleted,
+            "unchanged": changes.unchanged, "entities": sorted(changes.entities)}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar=bootstrap.ENV_DB, metavar="URL",
+              help="Database URL (sqlite:///PATH or postgresql://USER@HOST/DB); "
+                   "default: the embedded SQLite file in your data directory. "
+                   f"Environment: {bootstrap.ENV_DB}.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="apportion")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, as_json: bool, debug: bool) -> None:
+    """Apportion: IT asset allocation and chargeback."""
+    options = ctx.ensure_object(Options)
+    options.db, options.json, options.debug = db, as_json, debug
+
+
+# --- init and status -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Load the demo company (Meridian Components Ltd).")
+@click.option("--company-code", help="ERP company code of a new company.")
+@click.option("--company-name", help="Legal name of a new company.")
+@click.option("--currency", default="USD", show_default=True,
+              help="Functional currency of a new company.")
+@click.option("--fiscal-year-start", type=click.IntRange(1, 12), default=1, show_default=True,
+              help="Month (1-12) in which the fiscal year starts.")
+@json_option
+@click.pass_context
+def init(ctx: click.Context, demo: bool, company_code: str | None, company_name: str | None,
+         currency: str, fiscal_year_start: int) -> None:
+    """Create or upgrade the database; the user running it becomes its administrator.
+
+    Running it again changes nothing.
+    """
+    from client import demo as demo_company
+
+    options = ctx.ensure_object(Options)
+    with opened(ctx, create=True) as app:
+        with app.uow() as uow:
+            changes = bootstrap_administrator(uow=uow)
+            if company_code or company_name:
+                if not (company_code and company_name):
+                    raise click.UsageError("give both --company-code and --company-name")
+                changes += reference_data.set_company(
+                    uow=uow, company=Company(company_code, company_name, currency,
+                                             fiscal_year_start))
+            uow.commit()
+        if demo:
+            changes += demo_company.load_demo(app)
+        result = {"database": app.where, "administrator": app.login,
+                  "schema_upgraded": app.upgraded, "demo": demo, **changes_json(changes)}
+        if options.json:
+            print_json(result)
+        else:
+            what = "Created or upgraded" if app.upgraded else "Database is up to date:"
+            console.print(f"{what} {app.where}")
+            if demo:
+                console.print(f"Demo company: {describe_changes(changes)}.")
+
+
+@cli.command()
+@json_option
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """What is in the database and which period is being worked on."""
+    with opened(ctx) as app, app.uow(read_only=True) as uow:
+        summary = status_summary(uow=uow)
+    summary = {"database": app.where, "user": app.login, **summary}
+    if ctx.ensure_object(Options).json:
+        print_json(summary)
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        table.add_row(key.replace("_", " "), "—" if value is None else str(value))
+    console.print(table)
+
+
+# --- reference data ------------------------------------------------------------------------
+
+
+@cli.group("cost-centres")
+def cost_centres() -> None:
+    """The cost-centre hierarchy."""
+
+
+@cost_centres.command("list")
+@json_option
+@click.pass_context
+def cost_centres_list(ctx: click.Context) -> None:
+    """List cost centres."""
+    with opened(ctx) as app, app.uow(read_only=True) as uow:
+        rows = reference_data.list_cost_centres(uow=uow)
+    if ctx.ensure_object(Options).json:
+        print_json({"cost_centres": [_plain(cc) for cc in rows]})
+        return
+    table = Table("code", "name", "parent", "business unit", "owner", "valid from", "valid to")
+    for cc in rows:
+        table.add_row(cc.code, cc.name, cc.parent or "", cc.business_unit or "", cc.owner or "",
+                      str(cc.valid_from or ""), str(cc.valid_to or ""))
+    console.print(table)
+
+
+@cost_centres.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--reason", help="Why, for the audit trail.")
+@json_option
+@click.pass_context
+def cost_centres_import(ctx: click.Context, file: Path, reason: str | None) -> None:
+    """Create or update cost centres from a CSV file (all or nothing).
+
+    Columns: code,name[,parent,business_unit,owner,valid_from,valid_to].
+    """
+    from connectors.reference_csv import read_cost_centres
+
+    staged = read_cost_centres(file)
+    with opened(ctx) as app, app.uow() as uow:
+        changes = reference_data.import_cost_centres(uow=uow, cost_centres=staged,
+                                                     reason=reason)
+        uow.commit()
+    _report_changes(ctx, changes, f"Cost centres from {file}")
+
+
+@cli.group()
+def accounts() -> None:
+    """The chart of GL accounts."""
+
+
+@accounts.command("list")
+@json_option
+@click.pass_context
+def accounts_list(ctx: click.Context) -> None:
+    """List GL accounts."""
+    with opened(ctx) as app, app.uow(read_only=True) as uow:
+        rows = reference_data.list_accounts(uow=uow)
+    if ctx.ensure_object(Options).json:
+        print_json({"accounts": [_plain(a) for a in rows]})
+        return
+    table = Table("number", "name", "type")
+    for account in rows:
+        table.add_row(account.number, account.name, account.type.value)
+    console.print(table)
+
+
+@accounts.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--reason", help="Why, for the audit trail.")
+@json_option
+@click.pass_context
+def accounts_import(ctx: click.Context, file: Path, reason: str | None) -> None:
+    """Create or update GL accounts from a CSV file (columns: number,name,type)."""
+    from connectors.reference_csv import read_accounts
+
+    staged = read_accounts(file)
+    with opened(ctx) as app, app.uow() as uow:
+        changes = reference_data.import_accounts(uow=uow, accounts=staged, reason=reason)
+        uow.commit()
+    _report_changes(ctx, changes, f"Accounts from {file}")
+
+
+# --- periods -------------------------------------------------------------------------------
+
+
+@cli.group()
+def periods() -> None:
+    """Accounting periods: list, close, reopen."""
+
+
+@periods.command("list")
+@json_option
+@click.pass_context
+def periods_list(ctx: click.Context) -> None:
+    """List periods with their fiscal year and status."""
+    with opened(ctx) as app, app.uow(read_only=True) as uow:
+        rows = period_services.list_periods(uow=uow)
+        current = period_services.get_current_period(uow=uow)
+    if ctx.ensure_object(Options).json:
+        print_json({"current_period": current.key if current else None,
+                    "periods": [_plain(p) for p in rows]})
+        return
+    table = Table("period", "fiscal year", "no.", "from", "to", "status", "")
+    for p in rows:
+        table.add_row(p.key, str(p.fiscal_year), str(p.number), str(p.start), str(p.end),
+                      p.status.value, "current" if current and p.key == current.key else "")
+    console.print(table)
+
+
+@periods.command("close")
+@click.argument("period")
+@click.option("--reason", help="Why, for the audit trail.")
+@json_option
+@click.pass_context
+def periods_close(ctx: click.Context, period: str, reason: str | None) -> None:
+    """Close PERIOD (YYYY-MM): nothing more can be written into it."""
+    with opened(ctx) as app, app.uow() as uow:
+        changes = period_services.close_period(uow=uow, period=period, reason=reason)
+        uow.commit()
+    _report_changes(ctx, changes, f"Close {period}",
+                    "already closed" if changes.unchanged else "closed")
+
+
+@periods.command("reopen")
+@click.argument("period")
+@click.option("--reason", required=True, help="Why it must be reopened (kept in the audit).")
+@json_option
+@click.pass_context
+def periods_reopen(ctx: click.Context, period: str, reason: str) -> None:
+    """Reopen a closed PERIOD (YYYY-MM); needs the controller's permission and a reason."""
+    with opened(ctx) as app, app.uow() as uow:
+        changes = period_services.reopen_period(uow=uow, period=period, reason=reason)
+        uow.commit()
+    _report_changes(ctx, changes, f"Reopen {period}",
+                    "already open" if changes.unchanged else "reopened")
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Who holds which role."""
+
+
+@users_group.command("list")
+@json_option
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """List users and their roles."""
+    with opened(ctx) as app, app.uow(read_only=True) as uow:
+        rows = users.list_users(uow=uow)
+    if ctx.ensure_object(Options).json:
+        print_json({"users": [{"login": login, "roles": sorted(r.value for r in roles)}
+                              for login, roles in rows.items()]})
+        return
+    table = Table("login", "roles")
+    for login, roles in rows.items():
+        table.add_row(login, ", ".join(sorted(r.value for r in roles)))
+    console.print(table)
+
+
+@users_group.command("grant")
+@click.argument("login")
+@click.argument("role")
+@click.option("--reason", help="Why, for the audit trail.")
+@json_option
+@click.pass_context
+def users_grant(ctx: click.Context, login: str, role: str, reason: str | None) -> None:
+    """Grant ROLE to LOGIN."""
+    with opened(ctx) as app, app.uow() as uow:
+        changes = users.grant_role(uow=uow, login=login, role=parse_role(role), reason=reason)
+        uow.commit()
+    _report_changes(ctx, changes, f"Grant {role} to {login}")
+
+
+@users_group.command("revoke")
+@click.argument("login")
+@click.argument("role")
+@click.option("--reason", help="Why, for the audit trail.")
+@json_option
+@click.pass_context
+def users_revoke(ctx: click.Context, login: str, role: str, reason: str | None) -> None:
+    """Revoke ROLE from LOGIN."""
+    with opened(ctx) as app, app.uow() as uow:
+        changes = users.revoke_role(uow=uow, login=login, role=parse_role(role), reason=reason)
+        uow.commit()
+    _report_changes(ctx, changes, f"Revoke {role} from {login}")
+
+
+# --- the demo ------------------------------------------------------------------------------
+
+
+def has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+@cli.command()
+@click.option("--headless", is_flag=True, help="Run the month-end in the terminal.")
+@click.option("--period", help="Period (YYYY-MM) for the month-end; default: the current one.")
+@json_option
+@click.pass_context
+def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
+    """Create the demo database and show Apportion's month-end working on it."""
+    from client import demo as demo_company
+
+    options = ctx.ensure_object(Options)
+    if options.db is None:
+        options.db = bootstrap.demo_database_url()
+    if not headless and not options.json:
+        # The desktop client is not built yet: the demo always runs headless for now.
+        reason = ("no display was found" if not has_display()
+                  else "the desktop client is not part of this version yet")
+        err_console.print(f"Running headless because {reason}. The same demo database opens "
+                          "in the desktop client once it ships (apportion demo on a machine "
+                          "with a display).")
+    company = demo_company.generate()
+    with opened(ctx, create=True) as app:
+        changes = demo_company.load_demo(app, company)
+        key = period or demo_company.demo_period(app, company)
+        result = demo_company.run_month_end(app, key, demo=company)
+        with app.uow(read_only=True) as uow:
+            summary = status_summary(uow=uow)
+    if options.json:
+        print_json({
+            "database": app.where, "loaded": changes_json(changes), "status": summary,
+            "month_end": {
+                "period": result.period, "journal_ids": list(result.journal_ids),
+                "replaced_drafts": result.replaced, "total": result.total,
+                "currency": result.currency, "headcount": result.headcount,
+                "lines": [_plain(line) for line in result.entry.lines],
+            },
+        })
+        return
+    console.print(f"[bold]Apportion demo[/bold]: {company.company.name}, database {app.where}")
+    console.print(f"Loaded: {describe_changes(changes)}. {summary['cost_centres']} cost "
+                  f"centres, {summary['gl_accounts']} GL accounts, {summary['periods']['open']} "
+                  f"open periods, {summary['users']} users.")
+    console.print(f"\n[bold]Month-end {result.period}[/bold] (as carol, the cost analyst): "
+                  f"shared IT cost {result.total:,} {result.currency} charged by headcount "
+                  f"({result.headcount:,} people) to {len(result.entry.lines) - 1} cost centres.")
+    names = {cc.code: cc.name for cc in company.cost_centres}
+    table = Table("account", "cost centre", "", "debit", "credit")
+    debit_lines = [li for li in result.entry.lines if li.side.value == "debit"]
+    debit_lines.sort(key=lambda li: li.amount, reverse=True)
+    for line in debit_lines[:8]:
+        table.add_row(line.account, line.cost_centre or "", names.get(line.cost_centre or "", ""),
+                      f"{line.amount:,}", "")
+    if len(debit_lines) > 8:
+        rest = sum((li.amount for li in debit_lines[8:]), Decimal(0))
+        table.add_row("", "", f"{len(debit_lines) - 8} more", f"{rest:,}", "")
+    for line in result.entry.lines:
+        if line.side.value == "credit":
+            table.add_row(line.account, line.cost_centre or "",
+                          names.get(line.cost_centre or "", ""), "", f"{line.amount:,}")
+    console.print(table)
+    replaced = f", replacing {result.replaced} earlier draft" if result.replaced else ""
+    console.print(f"Draft journal {', '.join(map(str, result.journal_ids))} is balanced to the "
+                  f"cent{replaced}; approval by bob and posting to the ERP come next.")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    from ledger.services.base import snapshot
+
+    return snapshot(value)
+
+
+def _report_changes(ctx: click.Context, changes: Changes, what: str,
+                    message: str | None = None) -> None:
+    if ctx.ensure_object(Options).json:
+        print_json(changes_json(changes))
+    else:
+        console.print(f"{what}: {message or describe_changes(changes)}.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning expected errors into one line on stderr."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="apportion", standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("Aborted.")
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except InputErrors as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        for error in exc.errors[5:50]:
+            click.echo(f"  {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    except ApportionError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the "
+                   "traceback, and report it)", err=True)
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

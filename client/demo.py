@@ -1,0 +1,218 @@
+"""The demo company: expanded deterministically from ``resources/demo/company.json`` and a seed.
+
+:func:`generate` is pure (same spec and seed, same company, on any machine and any day);
+:func:`load_demo` stores it through the services, so loading it twice changes nothing the second
+time; :func:`run_month_end` shows the month-end on it until the allocation engine takes over.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+from client.bootstrap import App
+from ledger.access import Role, parse_role
+from ledger.calendar import FiscalCalendar, Period
+from ledger.errors import ConflictError
+from ledger.journal import JournalEntry, split_charge
+from ledger.money import round_to_currency
+from ledger.reference import Company, CostCentre, DriverQuantity, FxRate, GlAccount
+from ledger.services import journals, periods, reference_data, users
+from ledger.services.base import Changes
+from ledger.staging import staged
+
+DEMO_SOURCE = "demo"
+
+
+def load_spec() -> dict[str, Any]:
+    text = resources.files("resources.demo").joinpath("company.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@dataclass(frozen=True)
+class DemoCompany:
+    """Everything the demo stores, as domain values."""
+
+    company: Company
+    accounts: list[GlAccount]
+    cost_centres: list[CostCentre]
+    periods: list[Period]
+    headcount: list[DriverQuantity]
+    fx_rates: list[FxRate]
+    shared_it_cost: dict[str, Decimal]
+    it_cost_centre: str
+    charged_cost_centres: list[str]
+    users: dict[str, list[Role]]
+    chargeback: dict[str, str] = field(default_factory=dict)
+
+
+def _variation(rng: random.Random, fraction: float) -> Decimal:
+    """A random factor 1 ± fraction, exact to 1/10000, drawn from integers (no float money)."""
+    basis_points = round(fraction * 10000)
+    return 1 + Decimal(rng.randint(-basis_points, basis_points)) / 10000
+
+
+def generate(spec: dict[str, Any] | None = None) -> DemoCompany:
+    spec = spec or load_spec()
+    rng = random.Random(spec["seed"])
+    company = Company(**spec["company"])
+    calendar = FiscalCalendar(company.fiscal_year_start_month)
+    fiscal_periods = calendar.fiscal_year_periods(spec["fiscal_year"])
+    domain = company.name.split()[0].lower() + ".example"
+    first, last = spec["owners"]["first_names"], spec["owners"]["last_names"]
+
+    def owner() -> str:
+        return f"{rng.choice(first).lower()}.{rng.choice(last).lower()}@{domain}"
+
+    cost_centres: list[CostCentre] = []
+    charged: list[str] = []
+    it_cost_centre = ""
+    for bu_index, unit in enumerate(spec["business_units"], start=1):
+        root = CostCentre(code=str(bu_index * 1000), name=unit["name"], business_unit=unit["code"],
+                          owner=owner(), valid_from=fiscal_periods[0].start)
+        cost_centres.append(root)
+        for dept_index, name in enumerate(unit["departments"], start=1):
+            code = str(bu_index * 1000 + dept_index * 10)
+            cost_centres.append(CostCentre(code=code, name=name, parent=root.code,
+                                           business_unit=unit["code"], owner=owner(),
+                                           valid_from=fiscal_periods[0].start))
+            if unit.get("recovers_it_costs"):
+                if name == spec["it_shared_cost"]["cost_centre"]:
+                    it_cost_centre = code
+            else:
+                charged.append(code)
+
+    low, high = spec["headcount"]["min"], spec["headcount"]["max"]
+    drift = spec["headcount"]["monthly_drift"]
+    headcount: list[DriverQuantity] = []
+    for code in charged:
+        base = rng.randint(low, high)
+        for period in fiscal_periods:
+            people = max(1, int(base * _variation(rng, drift)))
+            headcount.append(DriverQuantity("headcount", code, period.key, Decimal(people)))
+
+    currency = company.functional_currency
+    it_base = Decimal(spec["it_shared_cost"]["monthly_base"])
+    shared_it_cost = {
+        period.key: round_to_currency(
+            it_base * _variation(rng, spec["it_shared_cost"]["monthly_variation"]), currency)
+        for period in fiscal_periods
+    }
+
+    fx_rates = [
+        FxRate(currency, quote, period.start,
+               (Decimal(rate) * _variation(rng, spec["fx"]["monthly_variation"])).quantize(
+                   Decimal("0.000001")))
+        for period in fiscal_periods
+        for quote, rate in sorted(spec["fx"]["quotes"].items())
+    ]
+
+    return DemoCompany(
+        company=company,
+        accounts=[GlAccount(number, name, kind) for number, name, kind in spec["accounts"]],
+        cost_centres=cost_centres,
+        periods=fiscal_periods,
+        headcount=headcount,
+        fx_rates=fx_rates,
+        shared_it_cost=shared_it_cost,
+        it_cost_centre=it_cost_centre,
+        charged_cost_centres=charged,
+        users={login: [parse_role(r) for r in roles] for login, roles in spec["users"].items()},
+        chargeback=dict(spec["chargeback"]),
+    )
+
+
+def load_demo(app: App, demo: DemoCompany | None = None) -> Changes:
+    """Store the demo company; refuse a database that belongs to another company."""
+    demo = demo or generate()
+    reason = "demo company"
+    with app.uow() as uow:
+        changes = users.bootstrap_administrator(uow=uow)
+        existing = uow.company.get()
+        if existing is not None and existing.code != demo.company.code:
+            raise ConflictError(
+                f"this database belongs to {existing.name} ({existing.code}); the demo company "
+                "goes into a database of its own (apportion demo uses one by default)"
+            )
+        changes += reference_data.set_company(uow=uow, company=demo.company, reason=reason)
+        changes += reference_data.import_accounts(
+            uow=uow, accounts=staged(demo.accounts, "demo"), reason=reason)
+        changes += reference_data.import_cost_centres(
+            uow=uow, cost_centres=staged(demo.cost_centres, "demo"), reason=reason)
+        changes += periods.extend_calendar(uow=uow, first=demo.periods[0].start,
+                                           last=demo.periods[-1].end)
+        changes += reference_data.set_fx_rates(uow=uow, rates=demo.fx_rates, reason=reason)
+        changes += reference_data.set_driver_quantities(
+            uow=uow, quantities=staged(demo.headcount, "demo"), reason=reason)
+        for login, roles in demo.users.items():
+            for role in roles:
+                changes += users.grant_role(uow=uow, login=login, role=role, reason=reason)
+        uow.commit()
+    return changes
+
+
+@dataclass(frozen=True)
+class MonthEndResult:
+    period: str
+    journal_ids: tuple[int | str, ...]
+    entry: JournalEntry
+    replaced: int
+    total: Decimal
+    currency: str
+    headcount: Decimal
+
+
+def run_month_end(app: App, period: str, *, as_user: str = "carol",
+                  demo: DemoCompany | None = None) -> MonthEndResult:
+    """Charge the month's shared IT cost to cost centres by headcount, as a draft journal.
+
+    Runs as the demo's cost analyst (maker); approval by someone else comes with the posting
+    work. Running it again for the same period replaces its own draft.
+    """
+    demo = demo or generate()
+    if period not in demo.shared_it_cost:
+        raise ConflictError(f"the demo has data for {demo.periods[0].key} to "
+                            f"{demo.periods[-1].key}, not {period}")
+    amount = demo.shared_it_cost[period]
+    currency = demo.company.functional_currency
+    reference = f"IT shared cost {period}"
+    # On PostgreSQL identity is the database login, so the demo acts as whoever connected.
+    factory = app.uow.as_user(as_user) if app.is_sqlite else app.uow
+    with factory() as uow:
+        quantities = [q for q in uow.drivers.for_period(demo.chargeback["driver"], period)
+                      if q.cost_centre in set(demo.charged_cost_centres)]
+        lines = split_charge(
+            amount=amount, currency=currency,
+            debit_account=demo.chargeback["expense_account"],
+            credit_account=demo.chargeback["recovery_account"],
+            credit_cost_centre=demo.it_cost_centre,
+            weights=[(q.cost_centre, q.quantity) for q in quantities],
+            memo=f"Shared IT infrastructure {period}, by headcount",
+            source_ref=f"demo:{period}:headcount",
+        )
+        period_end = next(p.end for p in demo.periods if p.key == period)
+        entry = JournalEntry(entry_date=period_end, description=f"IT chargeback {period}",
+                             lines=tuple(lines), source=DEMO_SOURCE, reference=reference)
+        changes = journals.replace_drafts(uow=uow, source=DEMO_SOURCE, reference=reference,
+                                          entries=[entry])
+        uow.commit()
+    return MonthEndResult(period, changes.ids, entry, changes.deleted, entry.total(currency),
+                          currency, sum((q.quantity for q in quantities), Decimal(0)))
+
+
+def demo_period(app: App, demo: DemoCompany | None = None) -> str:
+    """The period the demo works on: the current period if the demo covers it, else its last."""
+    demo = demo or generate()
+    with app.uow(read_only=True) as uow:
+        current = periods.get_current_period(uow=uow)
+    keys = [p.key for p in demo.periods]
+    if current is not None and current.key in keys:
+        return current.key
+    today = date.today()
+    earlier = [k for k in keys if k <= f"{today.year:04d}-{today.month:02d}"]
+    return earlier[-1] if earlier else keys[-1]

@@ -1,0 +1,1 @@
+"""Adapters behind ledger.ports: ERP gateways, file and API importers, ticketing."""

@@ -1,0 +1,94 @@
+"""Who may do what: roles, permissions and the acting user.
+
+The services check permissions (never only the UI). This module is the one table of which role
+grants which permission; the governance issue extends it with business-unit scopes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from ledger.errors import PermissionDeniedError
+
+
+class Permission(enum.StrEnum):
+    READ = "read"
+    MANAGE_REFERENCE_DATA = "reference.manage"
+    MANAGE_DRIVERS = "drivers.manage"
+    DRAFT_JOURNALS = "journals.draft"
+    APPROVE_JOURNALS = "journals.approve"
+    CLOSE_PERIODS = "periods.close"
+    REOPEN_PERIODS = "periods.reopen"
+    MANAGE_ASSETS = "assets.manage"
+    MANAGE_USERS = "users.manage"
+    READ_AUDIT = "audit.read"
+
+
+class Role(enum.StrEnum):
+    VIEWER = "viewer"
+    ASSET_MANAGER = "asset_manager"
+    COST_ANALYST = "cost_analyst"
+    APPROVER = "approver"
+    CONTROLLER = "controller"
+    ADMINISTRATOR = "administrator"
+    AUDITOR = "auditor"
+
+
+_P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset({_P.READ}),
+    Role.ASSET_MANAGER: frozenset({_P.READ, _P.MANAGE_ASSETS}),
+    Role.COST_ANALYST: frozenset({_P.READ, _P.MANAGE_DRIVERS, _P.DRAFT_JOURNALS}),
+    Role.APPROVER: frozenset({_P.READ, _P.APPROVE_JOURNALS}),
+    Role.CONTROLLER: frozenset({_P.READ, _P.CLOSE_PERIODS, _P.REOPEN_PERIODS,
+                                _P.MANAGE_REFERENCE_DATA}),
+    Role.ADMINISTRATOR: frozenset(set(Permission) - {_P.APPROVE_JOURNALS}),
+    Role.AUDITOR: frozenset({_P.READ, _P.READ_AUDIT}),
+}
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower().replace("-", "_").replace(" ", "_"))
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise PermissionDeniedError(f"unknown role {text!r}; roles are {allowed}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The user on whose behalf a unit of work runs.
+
+    Attributes:
+        login: the database login on PostgreSQL; the OS login (or APPORTION_USER) on SQLite.
+        roles: the roles granted to that login in this database.
+    """
+
+    login: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        granted: set[Permission] = set()
+        for role in self.roles:
+            granted |= ROLE_PERMISSIONS[role]
+        return frozenset(granted)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: Permission, *, doing: str) -> None:
+        """Raise :class:`PermissionDeniedError` unless the actor holds ``permission``."""
+        if self.can(permission):
+            return
+        if not self.roles:
+            raise PermissionDeniedError(
+                f"{self.login} has no role in this database and cannot {doing}; an administrator "
+                f"can grant one with: apportion users grant {self.login} ROLE"
+            )
+        holders = sorted(r.value for r, perms in ROLE_PERMISSIONS.items() if permission in perms)
+        raise PermissionDeniedError(
+            f"{self.login} ({', '.join(sorted(r.value for r in self.roles))}) cannot {doing}; "
+            f"that needs the role {' or '.join(holders)}"
+        )

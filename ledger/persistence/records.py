@@ -1,0 +1,161 @@
+"""SQLAlchemy 2.x records: the tables, typed and declarative.
+
+Records are a storage detail. Repositories convert them to and from the plain domain values in
+``ledger``; nothing outside ``ledger.persistence`` sees a record. Every schema change here needs
+an Alembic migration in ``migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from ledger.persistence.types import ExactDecimal, UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CompanyRecord(Base):
+    __tablename__ = "company"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    functional_currency: Mapped[str] = mapped_column(String(3))
+    fiscal_year_start_month: Mapped[int] = mapped_column(Integer)
+
+
+class CostCentreRecord(Base):
+    __tablename__ = "cost_centres"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    business_unit: Mapped[str | None] = mapped_column(String(100), index=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class GlAccountRecord(Base):
+    __tablename__ = "gl_accounts"
+
+    number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(40))
+
+
+class PeriodRecord(Base):
+    __tablename__ = "periods"
+
+    key: Mapped[str] = mapped_column(String(7), primary_key=True)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+
+
+class FxRateRecord(Base):
+    __tablename__ = "fx_rates"
+
+    base: Mapped[str] = mapped_column(String(3), primary_key=True)
+    quote: Mapped[str] = mapped_column(String(3), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class DriverQuantityRecord(Base):
+    __tablename__ = "driver_quantities"
+
+    driver: Mapped[str] = mapped_column(String(60), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    cost_centre: Mapped[str] = mapped_column(ForeignKey("cost_centres.code"), primary_key=True)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class JournalRecord(Base):
+    __tablename__ = "journals"
+    # AUTOINCREMENT: a deleted draft's id is never handed to another journal on SQLite.
+    __table_args__ = (Index("ix_journals_source_reference", "source", "reference"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_date: Mapped[date] = mapped_column(Date)
+    period: Mapped[str] = mapped_column(ForeignKey("periods.key"), index=True)
+    description: Mapped[str] = mapped_column(String(400))
+    source: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lines: Mapped[list[JournalLineRecord]] = relationship(
+        back_populates="journal", order_by="JournalLineRecord.line_no",
+        cascade="all, delete-orphan",
+    )
+
+
+class JournalLineRecord(Base):
+    __tablename__ = "journal_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    journal_id: Mapped[int] = mapped_column(ForeignKey("journals.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    account: Mapped[str] = mapped_column(ForeignKey("gl_accounts.number"))
+    cost_centre: Mapped[str | None] = mapped_column(ForeignKey("cost_centres.code"))
+    side: Mapped[str] = mapped_column(String(6))
+    # Exact integer count of the currency's minor units (cents for USD, yen for JPY).
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    memo: Mapped[str] = mapped_column(String(400), default="")
+    source_ref: Mapped[str] = mapped_column(String(400), default="")
+    journal: Mapped[JournalRecord] = relationship(back_populates="lines")
+
+
+class UserRoleRecord(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("login", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(200), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+
+
+class AuditEventRecord(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80))
+    entity: Mapped[str] = mapped_column(String(60))
+    entity_key: Mapped[str] = mapped_column(String(200))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)

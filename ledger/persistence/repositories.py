@@ -1,0 +1,285 @@
+"""Repositories: convert between records and domain values; nothing else.
+
+Each repository works inside the session of the unit of work that owns it and never commits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ledger.access import Role
+from ledger.audit import AuditEvent
+from ledger.calendar import Period, PeriodStatus
+from ledger.journal import JournalEntry, JournalLine, Side
+from ledger.money import from_minor_units, to_minor_units
+from ledger.persistence.records import (
+    AuditEventRecord,
+    CompanyRecord,
+    CostCentreRecord,
+    DriverQuantityRecord,
+    FxRateRecord,
+    GlAccountRecord,
+    JournalLineRecord,
+    JournalRecord,
+    PeriodRecord,
+    UserRoleRecord,
+)
+from ledger.reference import AccountType, Company, CostCentre, DriverQuantity, FxRate, GlAccount
+
+
+class _Repository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _count(self, record: type) -> int:
+        return self.session.scalar(select(func.count()).select_from(record)) or 0
+
+
+class SqlAlchemyCompanyRepository(_Repository):
+    def get(self) -> Company | None:
+        record = self.session.scalars(select(CompanyRecord).limit(1)).first()
+        if record is None:
+            return None
+        return Company(record.code, record.name, record.functional_currency,
+                       record.fiscal_year_start_month)
+
+    def save(self, company: Company) -> None:
+        record = self.session.scalars(select(CompanyRecord).limit(1)).first()
+        if record is None:
+            record = CompanyRecord()
+            self.session.add(record)
+        record.code = company.code
+        record.name = company.name
+        record.functional_currency = company.functional_currency
+        record.fiscal_year_start_month = company.fiscal_year_start_month
+
+
+def _cost_centre(record: CostCentreRecord) -> CostCentre:
+    return CostCentre(record.code, record.name, record.parent_code, record.business_unit,
+                      record.owner, record.valid_from, record.valid_to)
+
+
+class SqlAlchemyCostCentreRepository(_Repository):
+    def get(self, code: str) -> CostCentre | None:
+        record = self.session.get(CostCentreRecord, code)
+        return None if record is None else _cost_centre(record)
+
+    def list(self) -> list[CostCentre]:
+        records = self.session.scalars(select(CostCentreRecord).order_by(CostCentreRecord.code))
+        return [_cost_centre(r) for r in records]
+
+    def save(self, cost_centre: CostCentre) -> None:
+        record = self.session.get(CostCentreRecord, cost_centre.code)
+        if record is None:
+            record = CostCentreRecord(code=cost_centre.code)
+            self.session.add(record)
+        record.name = cost_centre.name
+        record.parent_code = cost_centre.parent
+        record.business_unit = cost_centre.business_unit
+        record.owner = cost_centre.owner
+        record.valid_from = cost_centre.valid_from
+        record.valid_to = cost_centre.valid_to
+
+    def count(self) -> int:
+        return self._count(CostCentreRecord)
+
+
+class SqlAlchemyGlAccountRepository(_Repository):
+    def get(self, number: str) -> GlAccount | None:
+        record = self.session.get(GlAccountRecord, number)
+        return None if record is None else GlAccount(record.number, record.name,
+                                                      AccountType(record.type))
+
+    def list(self) -> list[GlAccount]:
+        records = self.session.scalars(select(GlAccountRecord).order_by(GlAccountRecord.number))
+        return [GlAccount(r.number, r.name, AccountType(r.type)) for r in records]
+
+    def save(self, account: GlAccount) -> None:
+        record = self.session.get(GlAccountRecord, account.number)
+        if record is None:
+            record = GlAccountRecord(number=account.number)
+            self.session.add(record)
+        record.name = account.name
+        record.type = account.type.value
+
+    def count(self) -> int:
+        return self._count(GlAccountRecord)
+
+
+def _period(record: PeriodRecord) -> Period:
+    return Period(record.key, record.start, record.end, record.fiscal_year, record.number,
+                  PeriodStatus(record.status))
+
+
+class SqlAlchemyPeriodRepository(_Repository):
+    def get(self, key: str) -> Period | None:
+        record = self.session.get(PeriodRecord, key)
+        return None if record is None else _period(record)
+
+    def list(self) -> list[Period]:
+        return [_period(r) for r in self.session.scalars(select(PeriodRecord)
+                                                         .order_by(PeriodRecord.key))]
+
+    def add(self, period: Period) -> None:
+        self.session.add(PeriodRecord(key=period.key, start=period.start, end=period.end,
+                                      fiscal_year=period.fiscal_year, number=period.number,
+                                      status=period.status.value))
+
+    def set_status(self, key: str, status: PeriodStatus) -> None:
+        record = self.session.get(PeriodRecord, key, with_for_update=True)
+        if record is None:
+            raise KeyError(key)
+        record.status = status.value
+
+
+class SqlAlchemyFxRateRepository(_Repository):
+    def save(self, rate: FxRate) -> None:
+        record = self.session.get(FxRateRecord, (rate.base, rate.quote, rate.day))
+        if record is None:
+            record = FxRateRecord(base=rate.base, quote=rate.quote, day=rate.day)
+            self.session.add(record)
+        record.rate = rate.rate
+
+    def rate_on(self, base: str, quote: str, day: date) -> FxRate | None:
+        record = self.session.scalars(
+            select(FxRateRecord)
+            .where(FxRateRecord.base == base, FxRateRecord.quote == quote,
+                   FxRateRecord.day <= day)
+            .order_by(FxRateRecord.day.desc()).limit(1)
+        ).first()
+        return None if record is None else FxRate(record.base, record.quote, record.day,
+                                                  record.rate)
+
+    def count(self) -> int:
+        return self._count(FxRateRecord)
+
+
+class SqlAlchemyDriverRepository(_Repository):
+    def _record(self, driver: str, cost_centre: str, period: str) -> DriverQuantityRecord | None:
+        # By primary key: answered from the session's identity map once a period is loaded.
+        return self.session.get(DriverQuantityRecord, (driver, period, cost_centre))
+
+    def get(self, driver: str, cost_centre: str, period: str) -> DriverQuantity | None:
+        record = self._record(driver, cost_centre, period)
+        return None if record is None else DriverQuantity(
+            record.driver, record.cost_centre, record.period, record.quantity)
+
+    def add(self, quantity: DriverQuantity) -> None:
+        """Insert a quantity the caller knows is new (no look-up, so bulk loads stay fast)."""
+        self.session.add(DriverQuantityRecord(driver=quantity.driver,
+                                              cost_centre=quantity.cost_centre,
+                                              period=quantity.period,
+                                              quantity=quantity.quantity))
+
+    def save(self, quantity: DriverQuantity) -> None:
+        record = self._record(quantity.driver, quantity.cost_centre, quantity.period)
+        if record is None:
+            record = DriverQuantityRecord(driver=quantity.driver,
+                                          cost_centre=quantity.cost_centre,
+                                          period=quantity.period)
+            self.session.add(record)
+        record.quantity = quantity.quantity
+
+    def for_period(self, driver: str, period: str) -> list[DriverQuantity]:
+        records = self.session.scalars(
+            select(DriverQuantityRecord).filter_by(driver=driver, period=period)
+            .order_by(DriverQuantityRecord.cost_centre))
+        return [DriverQuantity(r.driver, r.cost_centre, r.period, r.quantity) for r in records]
+
+    def count(self) -> int:
+        return self._count(DriverQuantityRecord)
+
+
+class SqlAlchemyJournalRepository(_Repository):
+    def add(self, entry: JournalEntry, *, status: str, created_by: str,
+            created_at: datetime) -> int:
+        record = JournalRecord(
+            entry_date=entry.entry_date,
+            period=f"{entry.entry_date.year:04d}-{entry.entry_date.month:02d}",
+            description=entry.description, source=entry.source, reference=entry.reference,
+            status=status, created_by=created_by, created_at=created_at,
+        )
+        for line_no, line in enumerate(entry.lines, start=1):
+            record.lines.append(JournalLineRecord(
+                line_no=line_no, account=line.account, cost_centre=line.cost_centre,
+                side=line.side.value, amount_minor=to_minor_units(line.amount, line.currency),
+                currency=line.currency, memo=line.memo, source_ref=line.source_ref,
+            ))
+        self.session.add(record)
+        self.session.flush()
+        return record.id
+
+    def get(self, journal_id: int) -> JournalEntry | None:
+        record = self.session.scalars(
+            select(JournalRecord).options(selectinload(JournalRecord.lines))
+            .where(JournalRecord.id == journal_id)).first()
+        if record is None:
+            return None
+        lines = tuple(
+            JournalLine(line.account, Side(line.side),
+                        from_minor_units(line.amount_minor, line.currency), line.currency,
+                        cost_centre=line.cost_centre, memo=line.memo, source_ref=line.source_ref)
+            for line in record.lines
+        )
+        return JournalEntry(record.entry_date, record.description, lines, record.source,
+                            record.reference)
+
+    def drafts_for(self, source: str, reference: str) -> list[int]:
+        return list(self.session.scalars(
+            select(JournalRecord.id).where(JournalRecord.source == source,
+                                           JournalRecord.reference == reference,
+                                           JournalRecord.status == "draft")
+            .order_by(JournalRecord.id)))
+
+    def delete_draft(self, journal_id: int) -> None:
+        record = self.session.get(JournalRecord, journal_id)
+        if record is None or record.status != "draft":
+            raise ValueError(f"journal {journal_id} is not a draft and cannot be deleted")
+        self.session.delete(record)
+
+    def count_by_status(self) -> dict[str, int]:
+        rows = self.session.execute(
+            select(JournalRecord.status, func.count()).group_by(JournalRecord.status))
+        return {status: count for status, count in rows}
+
+
+class SqlAlchemyUserRepository(_Repository):
+    def roles_of(self, login: str) -> frozenset[Role]:
+        roles = self.session.scalars(select(UserRoleRecord.role).filter_by(login=login))
+        return frozenset(Role(r) for r in roles)
+
+    def grant(self, login: str, role: Role) -> None:
+        if role not in self.roles_of(login):
+            self.session.add(UserRoleRecord(login=login, role=role.value))
+
+    def revoke(self, login: str, role: Role) -> None:
+        self.session.execute(delete(UserRoleRecord).filter_by(login=login, role=role.value))
+
+    def list(self) -> dict[str, frozenset[Role]]:
+        users: dict[str, set[Role]] = defaultdict(set)
+        for record in self.session.scalars(select(UserRoleRecord).order_by(UserRoleRecord.login)):
+            users[record.login].add(Role(record.role))
+        return {login: frozenset(roles) for login, roles in users.items()}
+
+
+class SqlAlchemyAuditTrail(_Repository):
+    def append(self, event: AuditEvent) -> None:
+        self.session.add(AuditEventRecord(
+            occurred_at=event.occurred_at, actor=event.actor, action=event.action,
+            entity=event.entity, entity_key=event.key, before=event.before, after=event.after,
+            reason=event.reason,
+        ))
+
+    def count(self) -> int:
+        return self._count(AuditEventRecord)
+
+    def latest(self, limit: int) -> Sequence[AuditEvent]:
+        records = self.session.scalars(
+            select(AuditEventRecord).order_by(AuditEventRecord.id.desc()).limit(limit))
+        return [AuditEvent(r.occurred_at, r.actor, r.action, r.entity, r.entity_key, r.before,
+                           r.after, r.reason) for r in records]

@@ -1,0 +1,100 @@
+"""The SQLAlchemy unit of work: one session, one transaction, one actor.
+
+Usage::
+
+    with uow_factory() as uow:
+        ...            # repositories read and write through uow.session
+        uow.commit()   # without this, everything is rolled back on exit
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.access import Actor
+from ledger.clock import SystemClock
+from ledger.errors import PermissionDeniedError
+from ledger.persistence.database import writer_engine
+from ledger.persistence.repositories import (
+    SqlAlchemyAuditTrail,
+    SqlAlchemyCompanyRepository,
+    SqlAlchemyCostCentreRepository,
+    SqlAlchemyDriverRepository,
+    SqlAlchemyFxRateRepository,
+    SqlAlchemyGlAccountRepository,
+    SqlAlchemyJournalRepository,
+    SqlAlchemyPeriodRepository,
+    SqlAlchemyUserRepository,
+)
+from ledger.ports import Clock
+
+
+class SqlAlchemyUnitOfWork:
+    """A transaction on behalf of ``login``; rolls back unless :meth:`commit` is called."""
+
+    def __init__(self, session_factory: sessionmaker[Session], login: str,
+                 clock: Clock | None = None) -> None:
+        self._session_factory = session_factory
+        self._login = login
+        self.clock: Clock = clock or SystemClock()
+        self._committed = False
+
+    def __enter__(self) -> Self:
+        self.session = self._session_factory()
+        self.company = SqlAlchemyCompanyRepository(self.session)
+        self.cost_centres = SqlAlchemyCostCentreRepository(self.session)
+        self.accounts = SqlAlchemyGlAccountRepository(self.session)
+        self.periods = SqlAlchemyPeriodRepository(self.session)
+        self.fx_rates = SqlAlchemyFxRateRepository(self.session)
+        self.drivers = SqlAlchemyDriverRepository(self.session)
+        self.journals = SqlAlchemyJournalRepository(self.session)
+        self.users = SqlAlchemyUserRepository(self.session)
+        self.audit = SqlAlchemyAuditTrail(self.session)
+        self.actor = Actor(self._login, self.users.roles_of(self._login))
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if not self._committed:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+        self._committed = True
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    """Makes units of work for one engine and one login; ``read_only`` skips the write lock."""
+
+    def __init__(self, engine: Engine, login: str, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.login = login
+        self.clock = clock
+        self._writers = sessionmaker(bind=writer_engine(engine), expire_on_commit=False)
+        self._readers = sessionmaker(bind=engine, expire_on_commit=False)
+
+    def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self._readers if read_only else self._writers, self.login,
+                                    self.clock)
+
+    def as_user(self, login: str) -> Callable[..., SqlAlchemyUnitOfWork]:
+        """The same embedded database on behalf of another login (the demo's named users).
+
+        Only for SQLite, where the file is a single-user trust boundary; on PostgreSQL identity
+        is the database login and cannot be chosen by the client.
+        """
+        if self.engine.dialect.name != "sqlite":
+            raise PermissionDeniedError(
+                "on PostgreSQL you act as your database login; connect as that user instead")
+        return UnitOfWorkFactory(self.engine, login, self.clock)

@@ -1,0 +1,143 @@
+"""The apportion command end to end, as a user or a script runs it (a real process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+
+def apportion(*args: str, db: str | None = None, user: str = "admin",
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "APPORTION_USER": user, **(env or {})}
+    command = [sys.executable, "-m", "client.cli", *(["--db", db] if db else []), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120,
+                          check=False)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_init_demo_twice_gives_the_same_status(database_url: str) -> None:
+    ok(apportion("init", "--demo", db=database_url))
+    first = json.loads(ok(apportion("status", "--json", db=database_url)).stdout)
+    second_init = json.loads(ok(apportion("--json", "init", "--demo", db=database_url)).stdout)
+    second = json.loads(ok(apportion("--json", "status", db=database_url)).stdout)
+    assert (second_init["created"], second_init["updated"]) == (0, 0)
+    assert first == second
+    assert first["cost_centres"] == 40
+    assert first["gl_accounts"] == 17
+    assert first["periods"] == {"open": 12, "closed": 0}
+    assert first["journals"]["draft"] == 0
+    assert first["current_period"] is not None
+
+
+def test_a_command_on_a_missing_database_says_how_to_create_it(tmp_path: Path) -> None:
+    result = apportion("status", db=f"sqlite:///{tmp_path / 'none.db'}")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "apportion --db" in result.stderr and "init" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = apportion("--debug", "status", db=f"sqlite:///{tmp_path / 'none.db'}")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
+
+
+def test_the_database_can_come_from_the_environment(sqlite_url: str) -> None:
+    ok(apportion("init", env={"APPORTION_DB": sqlite_url}))
+    status = json.loads(ok(apportion("status", "--json", env={"APPORTION_DB": sqlite_url})).stdout)
+    assert status["database"] == sqlite_url
+    assert status["user"] == "admin"
+
+
+def test_importing_cost_centres_and_accounts_from_csv(sqlite_url: str, tmp_path: Path) -> None:
+    ok(apportion("init", db=sqlite_url))
+    centres = tmp_path / "cost_centres.csv"
+    centres.write_text("code,name,parent,business_unit,owner,valid_from\n"
+                       "1000,Operations,,OPS,,2026-01-01\n"
+                       "1010,Manufacturing,1000,OPS,amara@x.example,2026-01-01\n")
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("number,name,type\n6900,IT chargeback expense,expense\n")
+    imported = json.loads(ok(apportion("cost-centres", "import", str(centres), "--json",
+                                       db=sqlite_url)).stdout)
+    again = json.loads(ok(apportion("cost-centres", "import", str(centres), "--json",
+                                    db=sqlite_url)).stdout)
+    ok(apportion("accounts", "import", str(accounts), db=sqlite_url))
+    listed = json.loads(ok(apportion("cost-centres", "list", "--json", db=sqlite_url)).stdout)
+    assert imported["created"] == 2 and again["unchanged"] == 2 and again["created"] == 0
+    assert [c["parent"] for c in listed["cost_centres"]] == [None, "1000"]
+    assert json.loads(ok(apportion("accounts", "list", "--json", db=sqlite_url)).stdout)[
+        "accounts"] == [{"number": "6900", "name": "IT chargeback expense", "type": "expense"}]
+
+
+def test_a_bad_cost_centre_file_names_file_row_and_field_and_changes_nothing(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    ok(apportion("init", db=sqlite_url))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,parent\n1000,Operations,\n1010,Manufacturing,1999\n")
+    result = apportion("cost-centres", "import", str(bad), db=sqlite_url)
+    assert result.returncode == 1
+    assert f"{bad}, row 3, field 'parent': parent cost centre 1999 does not exist" in result.stderr
+    status = json.loads(ok(apportion("status", "--json", db=sqlite_url)).stdout)
+    assert status["cost_centres"] == 0
+
+
+def test_closing_and_reopening_periods_follows_the_roles(sqlite_url: str) -> None:
+    ok(apportion("init", "--demo", db=sqlite_url))
+    denied = apportion("periods", "close", "2026-03", db=sqlite_url, user="carol")
+    assert denied.returncode == 1 and "controller" in denied.stderr
+    ok(apportion("periods", "close", "2026-03", db=sqlite_url, user="dave"))
+    no_reason = apportion("periods", "reopen", "2026-03", db=sqlite_url, user="dave")
+    assert no_reason.returncode == 2 and "--reason" in no_reason.stderr
+    periods = json.loads(ok(apportion("periods", "list", "--json", db=sqlite_url)).stdout)
+    assert {p["key"]: p["status"] for p in periods["periods"]}["2026-03"] == "closed"
+    ok(apportion("periods", "reopen", "2026-03", "--reason", "late invoice", db=sqlite_url,
+                 user="dave"))
+    periods = json.loads(ok(apportion("periods", "list", "--json", db=sqlite_url)).stdout)
+    assert {p["key"]: p["status"] for p in periods["periods"]}["2026-03"] == "open"
+
+
+def test_users_are_granted_and_revoked_roles_by_an_administrator(sqlite_url: str) -> None:
+    ok(apportion("init", db=sqlite_url))
+    ok(apportion("users", "grant", "gina", "approver", db=sqlite_url))
+    denied = apportion("users", "grant", "gina", "administrator", db=sqlite_url, user="gina")
+    assert denied.returncode == 1
+    users = json.loads(ok(apportion("users", "list", "--json", db=sqlite_url)).stdout)["users"]
+    assert {"login": "gina", "roles": ["approver"]} in users
+    last_admin = apportion("users", "revoke", "admin", "administrator", db=sqlite_url)
+    assert last_admin.returncode == 1 and "last administrator" in last_admin.stderr
+
+
+@pytest.mark.parametrize("runs", [2])
+def test_the_demo_month_end_balances_and_rerunning_replaces_its_draft(tmp_path: Path,
+                                                                      runs: int) -> None:
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    outputs = [json.loads(ok(apportion("demo", "--headless", "--json", "--period", "2026-10",
+                                       env=env)).stdout) for _ in range(runs)]
+    first, last = outputs[0], outputs[-1]
+    assert "apportion-demo.db" in first["database"]
+    month_end = last["month_end"]
+    debits = sum(Decimal(li["amount"]) for li in month_end["lines"] if li["side"] == "debit")
+    credits = sum(Decimal(li["amount"]) for li in month_end["lines"] if li["side"] == "credit")
+    assert debits == credits == Decimal(month_end["total"])
+    assert month_end["total"] == first["month_end"]["total"]
+    assert month_end["replaced_drafts"] == 1
+    assert last["status"]["journals"]["draft"] == 1
+
+
+def test_the_plain_demo_runs_headless_without_a_display(tmp_path: Path) -> None:
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    result = ok(apportion("demo", env=env))
+    assert "no display was found" in result.stderr
+    assert "Month-end" in result.stdout and "balanced to the cent" in result.stdout
