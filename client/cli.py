@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -28,12 +28,15 @@ from client import bootstrap
 from client.bootstrap import App
 from ledger.access import parse_role
 from ledger.errors import ApportionError, InputErrors
+from ledger.ports import UnitOfWork
 from ledger.reference import Company
 from ledger.services import periods as period_services
 from ledger.services import reference_data, users
-from ledger.services.base import Changes
+from ledger.services.base import Changes, snapshot
 from ledger.services.status import status_summary
 from ledger.services.users import bootstrap_administrator
+
+T = TypeVar("T")
 
 EXIT_ERROR = 1
 EXIT_INTERNAL = 70
@@ -193,16 +196,12 @@ def cost_centres() -> None:
 @click.pass_context
 def cost_centres_list(ctx: click.Context) -> None:
     """List cost centres."""
-    with opened(ctx) as app, app.uow(read_only=True) as uow:
-        rows = reference_data.list_cost_centres(uow=uow)
-    if ctx.ensure_object(Options).json:
-        print_json({"cost_centres": [_plain(cc) for cc in rows]})
-        return
-    table = Table("code", "name", "parent", "business unit", "owner", "valid from", "valid to")
-    for cc in rows:
-        table.add_row(cc.code, cc.name, cc.parent or "", cc.business_unit or "", cc.owner or "",
-                      str(cc.valid_from or ""), str(cc.valid_to or ""))
-    console.print(table)
+    rows = read(ctx, lambda uow: reference_data.list_cost_centres(uow=uow))
+    show(ctx, "cost_centres", rows, [
+        ("code", lambda cc: cc.code), ("name", lambda cc: cc.name),
+        ("parent", lambda cc: cc.parent), ("business unit", lambda cc: cc.business_unit),
+        ("owner", lambda cc: cc.owner), ("valid from", lambda cc: cc.valid_from),
+        ("valid to", lambda cc: cc.valid_to)])
 
 
 @cost_centres.command("import")
@@ -218,11 +217,8 @@ def cost_centres_import(ctx: click.Context, file: Path, reason: str | None) -> N
     from connectors.reference_csv import read_cost_centres
 
     staged = read_cost_centres(file)
-    with opened(ctx) as app, app.uow() as uow:
-        changes = reference_data.import_cost_centres(uow=uow, cost_centres=staged,
-                                                     reason=reason)
-        uow.commit()
-    _report_changes(ctx, changes, f"Cost centres from {file}")
+    write(ctx, f"Cost centres from {file}", lambda uow: reference_data.import_cost_centres(
+        uow=uow, cost_centres=staged, reason=reason))
 
 
 @cli.group()
@@ -235,15 +231,9 @@ def accounts() -> None:
 @click.pass_context
 def accounts_list(ctx: click.Context) -> None:
     """List GL accounts."""
-    with opened(ctx) as app, app.uow(read_only=True) as uow:
-        rows = reference_data.list_accounts(uow=uow)
-    if ctx.ensure_object(Options).json:
-        print_json({"accounts": [_plain(a) for a in rows]})
-        return
-    table = Table("number", "name", "type")
-    for account in rows:
-        table.add_row(account.number, account.name, account.type.value)
-    console.print(table)
+    rows = read(ctx, lambda uow: reference_data.list_accounts(uow=uow))
+    show(ctx, "accounts", rows, [("number", lambda a: a.number), ("name", lambda a: a.name),
+                                 ("type", lambda a: a.type.value)])
 
 
 @accounts.command("import")
@@ -256,10 +246,8 @@ def accounts_import(ctx: click.Context, file: Path, reason: str | None) -> None:
     from connectors.reference_csv import read_accounts
 
     staged = read_accounts(file)
-    with opened(ctx) as app, app.uow() as uow:
-        changes = reference_data.import_accounts(uow=uow, accounts=staged, reason=reason)
-        uow.commit()
-    _report_changes(ctx, changes, f"Accounts from {file}")
+    write(ctx, f"Accounts from {file}", lambda uow: reference_data.import_accounts(
+        uow=uow, accounts=staged, reason=reason))
 
 
 # --- periods -------------------------------------------------------------------------------
@@ -275,18 +263,15 @@ def periods() -> None:
 @click.pass_context
 def periods_list(ctx: click.Context) -> None:
     """List periods with their fiscal year and status."""
-    with opened(ctx) as app, app.uow(read_only=True) as uow:
-        rows = period_services.list_periods(uow=uow)
-        current = period_services.get_current_period(uow=uow)
-    if ctx.ensure_object(Options).json:
-        print_json({"current_period": current.key if current else None,
-                    "periods": [_plain(p) for p in rows]})
-        return
-    table = Table("period", "fiscal year", "no.", "from", "to", "status", "")
-    for p in rows:
-        table.add_row(p.key, str(p.fiscal_year), str(p.number), str(p.start), str(p.end),
-                      p.status.value, "current" if current and p.key == current.key else "")
-    console.print(table)
+    rows, current = read(ctx, lambda uow: (period_services.list_periods(uow=uow),
+                                           period_services.get_current_period(uow=uow)))
+    current_key = current.key if current else None
+    show(ctx, "periods", rows, [
+        ("period", lambda p: p.key), ("fiscal year", lambda p: p.fiscal_year),
+        ("no.", lambda p: p.number), ("from", lambda p: p.start), ("to", lambda p: p.end),
+        ("status", lambda p: p.status.value),
+        ("", lambda p: "current" if p.key == current_key else None)],
+        extra={"current_period": current_key})
 
 
 @periods.command("close")
@@ -296,11 +281,9 @@ def periods_list(ctx: click.Context) -> None:
 @click.pass_context
 def periods_close(ctx: click.Context, period: str, reason: str | None) -> None:
     """Close PERIOD (YYYY-MM): nothing more can be written into it."""
-    with opened(ctx) as app, app.uow() as uow:
-        changes = period_services.close_period(uow=uow, period=period, reason=reason)
-        uow.commit()
-    _report_changes(ctx, changes, f"Close {period}",
-                    "already closed" if changes.unchanged else "closed")
+    write(ctx, f"Close {period}",
+          lambda uow: period_services.close_period(uow=uow, period=period, reason=reason),
+          lambda changes: "already closed" if changes.unchanged else "closed")
 
 
 @periods.command("reopen")
@@ -310,11 +293,9 @@ def periods_close(ctx: click.Context, period: str, reason: str | None) -> None:
 @click.pass_context
 def periods_reopen(ctx: click.Context, period: str, reason: str) -> None:
     """Reopen a closed PERIOD (YYYY-MM); needs the controller's permission and a reason."""
-    with opened(ctx) as app, app.uow() as uow:
-        changes = period_services.reopen_period(uow=uow, period=period, reason=reason)
-        uow.commit()
-    _report_changes(ctx, changes, f"Reopen {period}",
-                    "already open" if changes.unchanged else "reopened")
+    write(ctx, f"Reopen {period}",
+          lambda uow: period_services.reopen_period(uow=uow, period=period, reason=reason),
+          lambda changes: "already open" if changes.unchanged else "reopened")
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -330,16 +311,11 @@ def users_group() -> None:
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
     """List users and their roles."""
-    with opened(ctx) as app, app.uow(read_only=True) as uow:
-        rows = users.list_users(uow=uow)
-    if ctx.ensure_object(Options).json:
-        print_json({"users": [{"login": login, "roles": sorted(r.value for r in roles)}
-                              for login, roles in rows.items()]})
-        return
-    table = Table("login", "roles")
-    for login, roles in rows.items():
-        table.add_row(login, ", ".join(sorted(r.value for r in roles)))
-    console.print(table)
+    granted = read(ctx, lambda uow: users.list_users(uow=uow))
+    rows = [{"login": login, "roles": sorted(r.value for r in roles)}
+            for login, roles in granted.items()]
+    show(ctx, "users", rows, [("login", lambda u: u["login"]),
+                              ("roles", lambda u: ", ".join(u["roles"]))])
 
 
 @users_group.command("grant")
@@ -350,10 +326,8 @@ def users_list(ctx: click.Context) -> None:
 @click.pass_context
 def users_grant(ctx: click.Context, login: str, role: str, reason: str | None) -> None:
     """Grant ROLE to LOGIN."""
-    with opened(ctx) as app, app.uow() as uow:
-        changes = users.grant_role(uow=uow, login=login, role=parse_role(role), reason=reason)
-        uow.commit()
-    _report_changes(ctx, changes, f"Grant {role} to {login}")
+    write(ctx, f"Grant {role} to {login}", lambda uow: users.grant_role(
+        uow=uow, login=login, role=parse_role(role), reason=reason))
 
 
 @users_group.command("revoke")
@@ -364,10 +338,8 @@ def users_grant(ctx: click.Context, login: str, role: str, reason: str | None) -
 @click.pass_context
 def users_revoke(ctx: click.Context, login: str, role: str, reason: str | None) -> None:
     """Revoke ROLE from LOGIN."""
-    with opened(ctx) as app, app.uow() as uow:
-        changes = users.revoke_role(uow=uow, login=login, role=parse_role(role), reason=reason)
-        uow.commit()
-    _report_changes(ctx, changes, f"Revoke {role} from {login}")
+    write(ctx, f"Revoke {role} from {login}", lambda uow: users.revoke_role(
+        uow=uow, login=login, role=parse_role(role), reason=reason))
 
 
 # --- the demo ------------------------------------------------------------------------------
@@ -446,18 +418,40 @@ def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    from ledger.services.base import snapshot
+def read(ctx: click.Context, operation: Callable[[UnitOfWork], T]) -> T:
+    """Run a read-only service call in its own unit of work."""
+    with opened(ctx) as app, app.uow(read_only=True) as uow:
+        return operation(uow)
 
-    return snapshot(value)
 
-
-def _report_changes(ctx: click.Context, changes: Changes, what: str,
-                    message: str | None = None) -> None:
+def write(ctx: click.Context, what: str, operation: Callable[[UnitOfWork], Changes],
+          message: Callable[[Changes], str] | None = None) -> Changes:
+    """Run a writing service call in its own unit of work, commit it, and report the changes."""
+    with opened(ctx) as app, app.uow() as uow:
+        changes = operation(uow)
+        uow.commit()
     if ctx.ensure_object(Options).json:
         print_json(changes_json(changes))
     else:
-        console.print(f"{what}: {message or describe_changes(changes)}.")
+        console.print(f"{what}: {message(changes) if message else describe_changes(changes)}.")
+    return changes
+
+
+def show(ctx: click.Context, key: str, rows: Sequence[Any],
+         columns: Sequence[tuple[str, Callable[[Any], Any]]],
+         extra: dict[str, Any] | None = None) -> None:
+    """Print rows as ``{key: [...]}`` JSON (with ``extra`` keys first) or as a table."""
+    if ctx.ensure_object(Options).json:
+        print_json({**(extra or {}), key: [_plain(row) for row in rows]})
+        return
+    table = Table(*(header for header, _ in columns))
+    for row in rows:
+        table.add_row(*("" if (cell := get(row)) is None else str(cell) for _, get in columns))
+    console.print(table)
+
+
+def _plain(value: Any) -> Any:
+    return snapshot(value)
 
 
 def main(argv: list[str] | None = None) -> None:

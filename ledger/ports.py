@@ -14,6 +14,7 @@ from typing import Protocol, Self
 from ledger.access import Actor, Role
 from ledger.audit import AuditEvent
 from ledger.calendar import Period, PeriodStatus
+from ledger.erp import ErpDocument, JournalPosting
 from ledger.journal import JournalEntry
 from ledger.reference import Company, CostCentre, DriverQuantity, FxRate, GlAccount
 
@@ -21,6 +22,27 @@ from ledger.reference import Company, CostCentre, DriverQuantity, FxRate, GlAcco
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
+        ...
+
+
+class ErpGateway(Protocol):
+    """A general ledger that journals are posted to (adapters live in ``connectors.erp``)."""
+
+    def post_journal(self, posting: JournalPosting) -> ErpDocument:
+        """Book ``posting``; return the ERP's document.
+
+        Raises ErpRejectedError (not booked), ErpAmbiguousError (unknown: look it up by
+        external reference before any resend) or ErpUnavailableError (nothing was sent).
+        """
+        ...
+
+    def find_by_reference(self, company_code: str, external_reference: str) -> ErpDocument | None:
+        """The document carrying ``external_reference``, or None when the ERP has none."""
+        ...
+
+    def documents_between(self, company_code: str, first: date, last: date) -> list[ErpDocument]:
+        """Documents with our external references posted from ``first`` to ``last`` inclusive,
+        for the daily reconciliation."""
         ...
 
 

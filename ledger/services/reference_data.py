@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from ledger.access import Permission
 from ledger.calendar import FiscalCalendar
@@ -10,7 +11,9 @@ from ledger.errors import InputError, InputErrors, NotFoundError
 from ledger.ports import UnitOfWork
 from ledger.reference import Company, CostCentre, DriverQuantity, FxRate, GlAccount
 from ledger.services.base import Changes, authorize, record_change
-from ledger.staging import Staged
+from ledger.staging import Staged, index_unique
+
+T = TypeVar("T")
 
 
 def get_company(*, uow: UnitOfWork) -> Company:
@@ -61,15 +64,8 @@ def import_cost_centres(
     """
     authorize(uow, Permission.MANAGE_REFERENCE_DATA, doing="import cost centres")
     errors: list[InputError] = []
-    incoming: dict[str, Staged[CostCentre]] = {}
-    for item in cost_centres:
-        code = item.value.code
-        if code in incoming:
-            errors.append(item.error(f"cost centre {code} appears twice in this import "
-                                     f"(first at row {incoming[code].row})", field="code",
-                                     value=code))
-            continue
-        incoming[code] = item
+    incoming = index_unique(cost_centres, lambda cc: cc.code, what="cost centre", field="code",
+                            errors=errors)
     existing = {cc.code: cc for cc in uow.cost_centres.list()}
     parents = {code: cc.parent for code, cc in existing.items()}
     parents.update({code: item.value.parent for code, item in incoming.items()})
@@ -90,24 +86,33 @@ def import_cost_centres(
     if errors:
         raise InputErrors(errors, source=next((i.source for i in cost_centres), None))
 
-    created = updated = unchanged = 0
     # Parents first, so that an audit reader sees the tree built top-down.
-    for code in _top_down(incoming, existing):
-        value = incoming[code].value
-        before = existing.get(code)
-        if before == value:
+    return _apply(uow, [(code, existing.get(code), incoming[code].value)
+                        for code in _top_down(incoming, existing)],
+                  entity="cost_centre", save=uow.cost_centres.save, reason=reason)
+
+
+def _apply(uow: UnitOfWork, changes: Sequence[tuple[str, T | None, T]], *, entity: str,
+           save: Callable[[T], None], reason: str | None,
+           add: Callable[[T], None] | None = None) -> Changes:
+    """Store each ``(key, before, after)`` that differs, with its audit event; count the rest.
+
+    ``add`` (when given) stores a value known to be new without looking it up first.
+    """
+    created = updated = unchanged = 0
+    for key, before, after in changes:
+        if before == after:
             unchanged += 1
             continue
-        uow.cost_centres.save(value)
-        record_change(uow, action="cost_centre.create" if before is None
-                      else "cost_centre.update", entity="cost_centre", key=code,
-                      before=before, after=value, reason=reason)
         if before is None:
-            created += 1
+            (add or save)(after)
         else:
-            updated += 1
-    return Changes(frozenset({"cost_centre"}), created=created, updated=updated,
-                   unchanged=unchanged)
+            save(after)
+        record_change(uow, action=f"{entity}.{'create' if before is None else 'update'}",
+                      entity=entity, key=key, before=before, after=after, reason=reason)
+        created += before is None
+        updated += before is not None
+    return Changes(frozenset({entity}), created=created, updated=updated, unchanged=unchanged)
 
 
 def _top_down(incoming: dict[str, Staged[CostCentre]],
@@ -136,53 +141,27 @@ def import_accounts(
     """Create or update GL accounts, all or none; the same data again changes nothing."""
     authorize(uow, Permission.MANAGE_REFERENCE_DATA, doing="import GL accounts")
     errors: list[InputError] = []
-    incoming: dict[str, Staged[GlAccount]] = {}
-    for item in accounts:
-        number = item.value.number
-        if number in incoming:
-            errors.append(item.error(f"account {number} appears twice in this import (first at "
-                                     f"row {incoming[number].row})", field="number",
-                                     value=number))
-        incoming[number] = item
+    incoming = index_unique(accounts, lambda a: a.number, what="account", field="number",
+                            errors=errors)
     if errors:
         raise InputErrors(errors, source=next((i.source for i in accounts), None))
-    created = updated = unchanged = 0
-    for number in sorted(incoming):
-        value = incoming[number].value
-        before = uow.accounts.get(number)
-        if before == value:
-            unchanged += 1
-            continue
-        uow.accounts.save(value)
-        record_change(uow, action="gl_account.create" if before is None else "gl_account.update",
-                      entity="gl_account", key=number, before=before, after=value,
-                      reason=reason)
-        created += before is None
-        updated += before is not None
-    return Changes(frozenset({"gl_account"}), created=created, updated=updated,
-                   unchanged=unchanged)
+    existing = {a.number: a for a in uow.accounts.list()}
+    return _apply(uow, [(number, existing.get(number), incoming[number].value)
+                        for number in sorted(incoming)],
+                  entity="gl_account", save=uow.accounts.save, reason=reason)
 
 
 def set_fx_rates(*, uow: UnitOfWork, rates: Sequence[FxRate],
                  reason: str | None = None) -> Changes:
     """Record FX rates by date; a rate already recorded with the same value changes nothing."""
     authorize(uow, Permission.MANAGE_REFERENCE_DATA, doing="record FX rates")
-    created = updated = unchanged = 0
+    changes = []
     for rate in rates:
         before = uow.fx_rates.rate_on(rate.base, rate.quote, rate.day)
         if before is not None and before.day != rate.day:
-            before = None
-        if before == rate:
-            unchanged += 1
-            continue
-        uow.fx_rates.save(rate)
-        key = f"{rate.base}/{rate.quote}@{rate.day.isoformat()}"
-        record_change(uow, action="fx_rate.set", entity="fx_rate", key=key, before=before,
-                      after=rate, reason=reason)
-        created += before is None
-        updated += before is not None
-    return Changes(frozenset({"fx_rate"}), created=created, updated=updated,
-                   unchanged=unchanged)
+            before = None  # an earlier day's rate: this one is new
+        changes.append((f"{rate.base}/{rate.quote}@{rate.day.isoformat()}", before, rate))
+    return _apply(uow, changes, entity="fx_rate", save=uow.fx_rates.save, reason=reason)
 
 
 def set_driver_quantities(*, uow: UnitOfWork, quantities: Sequence[Staged[DriverQuantity]],
@@ -199,21 +178,8 @@ def set_driver_quantities(*, uow: UnitOfWork, quantities: Sequence[Staged[Driver
     existing = {(q.driver, q.cost_centre, q.period): q
                 for driver, period in {(i.value.driver, i.value.period) for i in quantities}
                 for q in uow.drivers.for_period(driver, period)}
-    created = updated = unchanged = 0
-    for item in quantities:
-        value = item.value
-        before = existing.get((value.driver, value.cost_centre, value.period))
-        if before == value:
-            unchanged += 1
-            continue
-        if before is None:
-            uow.drivers.add(value)
-        else:
-            uow.drivers.save(value)
-        record_change(uow, action="driver_quantity.set", entity="driver_quantity",
-                      key=f"{value.driver}/{value.cost_centre}/{value.period}", before=before,
-                      after=value, reason=reason)
-        created += before is None
-        updated += before is not None
-    return Changes(frozenset({"driver_quantity"}), created=created, updated=updated,
-                   unchanged=unchanged)
+    return _apply(uow, [(f"{q.driver}/{q.cost_centre}/{q.period}",
+                         existing.get((q.driver, q.cost_centre, q.period)), q)
+                        for q in (item.value for item in quantities)],
+                  entity="driver_quantity", save=uow.drivers.save, add=uow.drivers.add,
+                  reason=reason)
