@@ -28,6 +28,7 @@ from client import bootstrap
 from client.bootstrap import App
 from ledger.access import parse_role
 from ledger.errors import ApportionError, InputErrors
+from ledger.money import MoneyError, to_decimal
 from ledger.ports import UnitOfWork
 from ledger.reference import Company
 from ledger.services import periods as period_services
@@ -342,6 +343,187 @@ def users_revoke(ctx: click.Context, login: str, role: str, reason: str | None) 
         uow=uow, login=login, role=parse_role(role), reason=reason))
 
 
+# --- assets and depreciation ----------------------------------------------------------------
+
+
+def _decimal_option(value: str | None, name: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return to_decimal(value)
+    except MoneyError:
+        raise click.BadParameter(f"{value!r} is not a number", param_hint=name) from None
+
+
+def _decimal_list(value: str | None, name: str) -> tuple[Decimal, ...]:
+    if not value:
+        return ()
+    return tuple(_decimal_option(part, name) or Decimal(0) for part in value.split(","))
+
+
+@cli.group()
+def depreciation() -> None:
+    """Depreciation schedules and the monthly run."""
+
+
+@depreciation.command("schedule")
+@click.option("--cost", required=True, help="Acquisition cost.")
+@click.option("--salvage", default="0", show_default=True,
+              help="Salvage value: an amount, or a percentage of cost such as 10%.")
+@click.option("--method", required=True, type=click.Choice(
+    ["straight-line", "declining-balance", "sum-of-years-digits", "units-of-production",
+     "written-down-value", "macrs", "manual"]))
+@click.option("--factor", help="Declining balance factor: 2 for double declining, 1.5 ...")
+@click.option("--switch-to-straight-line/--no-switch-to-straight-line", default=True,
+              show_default=True, help="Declining balance: switch when straight line gives more.")
+@click.option("--life-years", help="Useful life in years.")
+@click.option("--life-months", type=int, help="Useful life in months.")
+@click.option("--recovery-period", type=int, help="MACRS property class: 3, 5, 7, 10, 15, 20.")
+@click.option("--rate", help="Written-down value: the annual rate as a fraction (0.25).")
+@click.option("--convention", type=click.Choice(
+    ["full-month", "mid-month", "half-year", "mid-quarter", "daily"]))
+@click.option("--frequency", type=click.Choice(["monthly", "yearly"]), default="yearly",
+              show_default=True)
+@click.option("--fiscal-year-start", default="01-01", show_default=True, metavar="MM-DD")
+@click.option("--placed-in-service", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="YYYY-MM-DD.")
+@click.option("--currency", default="USD", show_default=True)
+@click.option("--expected-units", help="Units of production: units over the whole life.")
+@click.option("--units", help="Units of production: units used per period, comma-separated.")
+@click.option("--amounts", help="Manual: the amount of each period, comma-separated.")
+@json_option
+@click.pass_context
+def depreciation_schedule(ctx: click.Context, cost: str, salvage: str, method: str,
+                          factor: str | None, switch_to_straight_line: bool,
+                          life_years: str | None, life_months: int | None,
+                          recovery_period: int | None, rate: str | None,
+                          convention: str | None, frequency: str, fiscal_year_start: str,
+                          placed_in_service: datetime, currency: str,
+                          expected_units: str | None, units: str | None,
+                          amounts: str | None) -> None:
+    """Compute a depreciation schedule (no database needed)."""
+    from ledger.depreciation import DepreciationTerms, build_schedule, schedule_as_dict
+
+    salvage_text = salvage.strip()
+    percent = salvage_text.endswith("%")
+    terms = DepreciationTerms(
+        cost=_decimal_option(cost, "--cost"),  # type: ignore[arg-type]
+        placed_in_service=placed_in_service.date(),
+        method=method.replace("-", "_"),  # type: ignore[arg-type]
+        currency=currency,
+        convention=convention.replace("-", "_") if convention else None,  # type: ignore[arg-type]
+        life_years=_decimal_option(life_years, "--life-years"),
+        life_months=life_months,
+        salvage=Decimal(0) if percent else _decimal_option(salvage_text, "--salvage"),  # type: ignore[arg-type]
+        salvage_percent=_decimal_option(salvage_text[:-1], "--salvage") if percent else None,
+        fiscal_year_start=fiscal_year_start,  # type: ignore[arg-type]
+        frequency=frequency,  # type: ignore[arg-type]
+        factor=_decimal_option(factor, "--factor") or Decimal(2),
+        switch_to_straight_line=switch_to_straight_line,
+        annual_rate=_decimal_option(rate, "--rate"),
+        recovery_period=recovery_period,
+        expected_units=_decimal_option(expected_units, "--expected-units"),
+        units_per_period=_decimal_list(units, "--units"),
+        manual_amounts=_decimal_list(amounts, "--amounts"),
+    )
+    result = schedule_as_dict(build_schedule(terms))
+    if ctx.ensure_object(Options).json:
+        print_json(result)
+        return
+    _print_schedule(result)
+
+
+def _print_schedule(result: dict[str, Any]) -> None:
+    table = Table("fiscal year", "from", "to")
+    for header in ("amount", "accumulated", "net book value"):
+        table.add_column(header, justify="right")
+    if any("kind" in r for r in result["schedule"]):
+        table.add_column("")
+    for row in result["schedule"]:
+        table.add_row(str(row["fiscal_year"]), row["period_start"], row["period_end"],
+                      f"{Decimal(row['amount']):,}", f"{Decimal(row['accumulated']):,}",
+                      f"{Decimal(row['net_book_value']):,}",
+                      *([row["kind"]] if "kind" in row else []))
+    console.print(table)
+    console.print(f"Total {Decimal(result['total']):,}")
+
+
+@depreciation.command("run")
+@click.option("--period", required=True, metavar="YYYY-MM")
+@click.option("--book", help="Only this book (default: every book).")
+@json_option
+@click.pass_context
+def depreciation_run(ctx: click.Context, period: str, book: str | None) -> None:
+    """Depreciate every in-service asset for PERIOD: stored charges and draft journals.
+
+    Running a period again replaces its own drafts; a closed period is refused.
+    """
+    from ledger.services.depreciation import run_depreciation
+
+    with opened(ctx) as app, app.uow() as uow:
+        run = run_depreciation(uow=uow, period=period, book=book)
+        uow.commit()
+    if ctx.ensure_object(Options).json:
+        print_json({"period": run.period, "books": [
+            {"book": b.book, "assets": b.assets, "posts_to_ledger": b.posts_to_ledger,
+             "total": b.total, "journal_ids": list(b.journal_ids),
+             "replaced_drafts": b.replaced_drafts} for b in run.books]})
+        return
+    table = Table("book", "assets", "depreciation", "journals", "")
+    for b in run.books:
+        table.add_row(b.book, str(b.assets),
+                      ", ".join(f"{amount:,} {cur}" for cur, amount in b.total.items()) or "0",
+                      ", ".join(map(str, b.journal_ids)) or "—",
+                      "tax book: computed, not posted" if not b.posts_to_ledger
+                      else (f"replaced {b.replaced_drafts} draft(s)" if b.replaced_drafts
+                            else "new draft"))
+    console.print(f"Depreciation {run.period}:")
+    console.print(table)
+
+
+@cli.group()
+def assets() -> None:
+    """The asset register."""
+
+
+@assets.command("list")
+@json_option
+@click.pass_context
+def assets_list(ctx: click.Context) -> None:
+    """List assets."""
+    from ledger.services.assets import list_assets
+
+    rows = read(ctx, lambda uow: list_assets(uow=uow))
+    show(ctx, "assets", rows, [
+        ("tag", lambda a: a.tag), ("name", lambda a: a.name), ("kind", lambda a: a.kind.value),
+        ("cost centre", lambda a: a.cost_centre), ("status", lambda a: a.status.value),
+        ("cost", lambda a: f"{a.purchase_cost:,}" if a.purchase_cost is not None else None),
+        ("in service", lambda a: a.in_service_date)])
+
+
+@assets.command("depreciation")
+@click.argument("asset")
+@click.option("--book", required=True, help="The book, e.g. IFRS or TAX.")
+@json_option
+@click.pass_context
+def assets_depreciation(ctx: click.Context, asset: str, book: str) -> None:
+    """ASSET's schedule in BOOK: actual to date and forecast, cost centres, disposal."""
+    from ledger.services.depreciation import asset_depreciation
+
+    result = read(ctx, lambda uow: asset_depreciation(uow=uow, tag=asset, book=book))
+    if ctx.ensure_object(Options).json:
+        print_json(result)
+        return
+    console.print(f"{result['asset']} in book {result['book']}: {result['method']}, cost "
+                  f"{Decimal(result['cost']):,} {result['currency']}, depreciated to date "
+                  f"{Decimal(result['to_date']):,}")
+    _print_schedule(result)
+    if result["disposal"]:
+        d = result["disposal"]
+        console.print(f"Disposed {d['date']}: proceeds {d['proceeds']}, net book value "
+                      f"{d['net_book_value']}, gain (loss) {d['gain_or_loss']}")
+
+
 # --- the demo ------------------------------------------------------------------------------
 
 
@@ -385,6 +567,10 @@ def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
                 "replaced_drafts": result.replaced, "total": result.total,
                 "currency": result.currency, "headcount": result.headcount,
                 "lines": [_plain(line) for line in result.entry.lines],
+                "depreciation": [
+                    {"book": b.book, "assets": b.assets, "total": b.total,
+                     "journal_ids": list(b.journal_ids), "posts_to_ledger": b.posts_to_ledger}
+                    for b in result.depreciation.books],
             },
         })
         return
@@ -412,7 +598,14 @@ def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
     console.print(table)
     replaced = f", replacing {result.replaced} earlier draft" if result.replaced else ""
     console.print(f"Draft journal {', '.join(map(str, result.journal_ids))} is balanced to the "
-                  f"cent{replaced}; approval by bob and posting to the ERP come next.")
+                  f"cent{replaced}.")
+    for book in result.depreciation.books:
+        total = ", ".join(f"{amount:,} {cur}" for cur, amount in book.total.items()) or "0"
+        outcome = (f"draft journal {', '.join(map(str, book.journal_ids))}"
+                   if book.posts_to_ledger else "tax book: computed, not posted")
+        console.print(f"Depreciation {result.period}, book {book.book}: {book.assets} assets, "
+                      f"{total} ({outcome}).")
+    console.print("Approval by bob and posting to the ERP come next.")
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -10,20 +10,24 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
 from typing import Any
 
 from client.bootstrap import App
 from ledger.access import Role, parse_role
+from ledger.asset import Asset, AssetEvent, AssetEventKind, DepreciationBook
 from ledger.calendar import FiscalCalendar, Period
+from ledger.depreciation import DepreciationTerms
 from ledger.errors import ConflictError
 from ledger.journal import JournalEntry, split_charge
 from ledger.money import round_to_currency
 from ledger.reference import Company, CostCentre, DriverQuantity, FxRate, GlAccount
+from ledger.services import assets as assets_service
 from ledger.services import journals, periods, reference_data, users
 from ledger.services.base import Changes
+from ledger.services.depreciation import DepreciationRun, run_depreciation
 from ledger.staging import staged
 
 DEMO_SOURCE = "demo"
@@ -49,6 +53,9 @@ class DemoCompany:
     charged_cost_centres: list[str]
     users: dict[str, list[Role]]
     chargeback: dict[str, str] = field(default_factory=dict)
+    assets: list[Asset] = field(default_factory=list)
+    books: list[DepreciationBook] = field(default_factory=list)
+    asset_events: list[AssetEvent] = field(default_factory=list)
 
 
 def _variation(rng: random.Random, fraction: float) -> Decimal:
@@ -112,6 +119,8 @@ def generate(spec: dict[str, Any] | None = None) -> DemoCompany:
         for quote, rate in sorted(spec["fx"]["quotes"].items())
     ]
 
+    assets, books, asset_events = _fixed_assets(spec, rng, company, fiscal_periods, cost_centres,
+                                                charged)
     return DemoCompany(
         company=company,
         accounts=[GlAccount(number, name, kind) for number, name, kind in spec["accounts"]],
@@ -124,7 +133,76 @@ def generate(spec: dict[str, Any] | None = None) -> DemoCompany:
         charged_cost_centres=charged,
         users={login: [parse_role(r) for r in roles] for login, roles in spec["users"].items()},
         chargeback=dict(spec["chargeback"]),
+        assets=assets,
+        books=books,
+        asset_events=asset_events,
     )
+
+
+def _random_day(rng: random.Random, first: date, last: date) -> date:
+    return first + timedelta(days=rng.randint(0, (last - first).days))
+
+
+def _fixed_assets(spec: dict[str, Any], rng: random.Random, company: Company,
+                  fiscal_periods: list[Period], cost_centres: list[CostCentre],
+                  charged: list[str]) -> tuple[list[Asset], list[DepreciationBook],
+                                               list[AssetEvent]]:
+    """A register over five years of purchases, with IFRS and tax books, transfers, disposals."""
+    register = spec["fixed_assets"]
+    by_name = {cc.name: cc.code for cc in cost_centres}
+    year_end = fiscal_periods[-1].end
+    first_purchase = date(year_end.year - register["purchase_years"] + 1, 1, 1)
+    last_purchase = fiscal_periods[-3].end  # nothing bought in the last two months
+    assets: list[Asset] = []
+    books: list[DepreciationBook] = []
+    for kind in register["kinds"]:
+        low, high = (int(Decimal(v) * 100) for v in kind["cost"])
+        for number in range(1, kind["count"] + 1):
+            tag = f"{kind['prefix']}-{number:05d}"
+            manufacturer, model = rng.choice(kind["models"])
+            bought = _random_day(rng, first_purchase, last_purchase)
+            in_service = bought + timedelta(days=rng.randint(0, 20))
+            cost = (Decimal(rng.randint(low, high)) / 100).quantize(Decimal("0.01"))
+            holder = (rng.choice(charged) if kind["holder"] == "business"
+                      else by_name[kind["holder"]])
+            assets.append(Asset(
+                tag=tag, name=f"{manufacturer} {model}", kind=kind["kind"], cost_centre=holder,
+                currency=company.functional_currency, purchase_cost=cost, purchase_date=bought,
+                in_service_date=in_service, serial_number=f"{rng.getrandbits(40):010X}",
+                manufacturer=manufacturer, model=model))
+            for name, book in register["books"].items():
+                terms = DepreciationTerms(
+                    cost=cost, placed_in_service=in_service, method=book["method"],
+                    currency=company.functional_currency, convention=book["convention"],
+                    **({"recovery_period": kind["tax_recovery_period"]}
+                       if book["method"] == "macrs" else
+                       {"life_months": kind["life_months"],
+                        "salvage_percent": Decimal(kind["salvage_percent"]) or None}))
+                books.append(DepreciationBook(tag, name, terms, book["expense_account"],
+                                              book["accumulated_account"],
+                                              book["posts_to_ledger"]))
+
+    events: list[AssetEvent] = []
+    laptops = [a for a in assets if a.kind.value == "laptop"]
+    year_start = fiscal_periods[0].start
+    # Laptops still depreciating this year move between departments or are sold.
+    live = sorted((a for a in laptops if a.in_service_date
+                   and a.in_service_date > date(year_start.year - 2, 6, 30)
+                   and a.in_service_date < year_start), key=lambda a: a.tag)
+    chosen = rng.sample(live, register["transfers"] + register["disposals"])
+    for asset in chosen[: register["transfers"]]:
+        receiver = rng.choice([c for c in charged if c != asset.cost_centre])
+        events.append(AssetEvent(asset.tag, AssetEventKind.TRANSFER,
+                                 _random_day(rng, year_start, last_purchase),
+                                 to_cost_centre=receiver, from_cost_centre=asset.cost_centre,
+                                 note="moved with its user"))
+    for asset in chosen[register["transfers"]:]:
+        events.append(AssetEvent(asset.tag, AssetEventKind.DISPOSAL,
+                                 _random_day(rng, year_start, last_purchase),
+                                 proceeds=Decimal(rng.randint(5000, 30000)) / 100,
+                                 note="sold to staff at end of use"))
+    events.sort(key=lambda e: (e.effective, e.asset_tag))
+    return assets, books, events
 
 
 def load_demo(app: App, demo: DemoCompany | None = None) -> Changes:
@@ -149,6 +227,13 @@ def load_demo(app: App, demo: DemoCompany | None = None) -> Changes:
         changes += reference_data.set_fx_rates(uow=uow, rates=demo.fx_rates, reason=reason)
         changes += reference_data.set_driver_quantities(
             uow=uow, quantities=staged(demo.headcount, "demo"), reason=reason)
+        if uow.assets.count() == 0:
+            # The register is loaded once: its events (transfers) change the assets afterwards.
+            changes += assets_service.register_assets(
+                uow=uow, assets=staged(demo.assets, "demo"), books=staged(demo.books, "demo"),
+                reason=reason)
+            for event in demo.asset_events:
+                changes += assets_service.record_asset_event(uow=uow, event=event)
         for login, roles in demo.users.items():
             for role in roles:
                 changes += users.grant_role(uow=uow, login=login, role=role, reason=reason)
@@ -165,6 +250,7 @@ class MonthEndResult:
     total: Decimal
     currency: str
     headcount: Decimal
+    depreciation: DepreciationRun
 
 
 def run_month_end(app: App, period: str, *, as_user: str = "carol",
@@ -200,9 +286,11 @@ def run_month_end(app: App, period: str, *, as_user: str = "carol",
                              lines=tuple(lines), source=DEMO_SOURCE, reference=reference)
         changes = journals.replace_drafts(uow=uow, source=DEMO_SOURCE, reference=reference,
                                           entries=[entry])
+        depreciation = run_depreciation(uow=uow, period=period)
         uow.commit()
     return MonthEndResult(period, changes.ids, entry, changes.deleted, entry.total(currency),
-                          currency, sum((q.quantity for q in quantities), Decimal(0)))
+                          currency, sum((q.quantity for q in quantities), Decimal(0)),
+                          depreciation)
 
 
 def demo_period(app: App, demo: DemoCompany | None = None) -> str:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -159,3 +160,69 @@ class AuditEventRecord(Base):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AssetRecord(Base):
+    __tablename__ = "assets"
+
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    cost_centre: Mapped[str | None] = mapped_column(ForeignKey("cost_centres.code"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    purchase_cost: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    purchase_date: Mapped[date | None] = mapped_column(Date)
+    in_service_date: Mapped[date | None] = mapped_column(Date)
+    serial_number: Mapped[str | None] = mapped_column(String(100), index=True)
+    manufacturer: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[str | None] = mapped_column(String(100))
+
+
+class DepreciationBookRecord(Base):
+    __tablename__ = "depreciation_books"
+
+    asset_tag: Mapped[str] = mapped_column(ForeignKey("assets.tag"), primary_key=True)
+    book: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The depreciation terms as JSON with amounts as exact decimal strings.
+    terms: Mapped[dict] = mapped_column(JSON)
+    expense_account: Mapped[str] = mapped_column(ForeignKey("gl_accounts.number"))
+    accumulated_account: Mapped[str] = mapped_column(ForeignKey("gl_accounts.number"))
+    posts_to_ledger: Mapped[bool] = mapped_column(Boolean)
+
+
+class AssetEventRecord(Base):
+    __tablename__ = "asset_events"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_tag: Mapped[str] = mapped_column(ForeignKey("assets.tag"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    effective: Mapped[date] = mapped_column(Date)
+    book: Mapped[str | None] = mapped_column(String(40))
+    to_cost_centre: Mapped[str | None] = mapped_column(ForeignKey("cost_centres.code"))
+    from_cost_centre: Mapped[str | None] = mapped_column(String(40))
+    remaining_life_months: Mapped[int | None] = mapped_column(Integer)
+    salvage: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    proceeds: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class DepreciationChargeRecord(Base):
+    """One asset's depreciation in one book and period for one cost centre: the cost facts
+    that the allocation engine picks up as the depreciation cost pool."""
+
+    __tablename__ = "depreciation_charges"
+    __table_args__ = (Index("ix_depreciation_charges_period_book", "period", "book"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(ForeignKey("periods.key"))
+    book: Mapped[str] = mapped_column(String(40))
+    asset_tag: Mapped[str] = mapped_column(ForeignKey("assets.tag"))
+    cost_centre: Mapped[str] = mapped_column(ForeignKey("cost_centres.code"))
+    expense_account: Mapped[str] = mapped_column(String(40))
+    accumulated_account: Mapped[str] = mapped_column(String(40))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))

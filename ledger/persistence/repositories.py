@@ -5,22 +5,40 @@ Each repository works inside the session of the unit of work that owns it and ne
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ledger.access import Role
+from ledger.asset import (
+    Asset,
+    AssetEvent,
+    AssetEventKind,
+    AssetKind,
+    DepreciationBook,
+    LifecycleStatus,
+)
 from ledger.audit import AuditEvent
+from ledger.books import PeriodCharge
 from ledger.calendar import Period, PeriodStatus
+from ledger.depreciation import DepreciationTerms, FiscalYearStart
 from ledger.journal import JournalEntry, JournalLine, Side
 from ledger.money import from_minor_units, to_minor_units
 from ledger.persistence.records import (
+    AssetEventRecord,
+    AssetRecord,
     AuditEventRecord,
     CompanyRecord,
     CostCentreRecord,
+    DepreciationBookRecord,
+    DepreciationChargeRecord,
     DriverQuantityRecord,
     FxRateRecord,
     GlAccountRecord,
@@ -236,6 +254,12 @@ class SqlAlchemyJournalRepository(_Repository):
                                            JournalRecord.status == "draft")
             .order_by(JournalRecord.id)))
 
+    def statuses_for(self, source: str, reference: str) -> dict[int, str]:
+        rows = self.session.execute(
+            select(JournalRecord.id, JournalRecord.status).where(
+                JournalRecord.source == source, JournalRecord.reference == reference))
+        return {journal_id: status for journal_id, status in rows}
+
     def delete_draft(self, journal_id: int) -> None:
         record = self.session.get(JournalRecord, journal_id)
         if record is None or record.status != "draft":
@@ -283,3 +307,148 @@ class SqlAlchemyAuditTrail(_Repository):
             select(AuditEventRecord).order_by(AuditEventRecord.id.desc()).limit(limit))
         return [AuditEvent(r.occurred_at, r.actor, r.action, r.entity, r.entity_key, r.before,
                            r.after, r.reason) for r in records]
+
+
+def terms_to_json(terms: DepreciationTerms) -> dict[str, Any]:
+    """Depreciation terms as JSON: amounts as exact strings, dates ISO, enums by value."""
+    data: dict[str, Any] = {}
+    for f in dataclasses.fields(terms):
+        value = getattr(terms, f.name)
+        if isinstance(value, Decimal):
+            value = format(value, "f")
+        elif isinstance(value, tuple):
+            value = [format(v, "f") for v in value]
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, FiscalYearStart):
+            value = f"{value.month:02d}-{value.day:02d}"
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        data[f.name] = value
+    return data
+
+
+def terms_from_json(data: dict[str, Any]) -> DepreciationTerms:
+    decimals = {f.name for f in dataclasses.fields(DepreciationTerms)
+                if "Decimal" in str(f.type) and "tuple" not in str(f.type)}
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if value is None:
+            values[name] = None
+        elif name in decimals:
+            values[name] = Decimal(value)
+        elif name in ("units_per_period", "manual_amounts"):
+            values[name] = tuple(Decimal(v) for v in value)
+        elif name == "placed_in_service":
+            values[name] = date.fromisoformat(value)
+        else:
+            values[name] = value
+    return DepreciationTerms(**values)
+
+
+def _asset(record: AssetRecord) -> Asset:
+    return Asset(record.tag, record.name, AssetKind(record.kind), record.cost_centre,
+                 LifecycleStatus(record.status), record.currency, record.purchase_cost,
+                 record.purchase_date, record.in_service_date, record.serial_number,
+                 record.manufacturer, record.model, record.location)
+
+
+def _asset_event(record: AssetEventRecord) -> AssetEvent:
+    return AssetEvent(record.asset_tag, AssetEventKind(record.kind), record.effective,
+                      record.book, record.to_cost_centre, record.from_cost_centre,
+                      record.remaining_life_months, record.salvage, record.amount,
+                      record.proceeds, record.note)
+
+
+class SqlAlchemyAssetRepository(_Repository):
+    _ASSET_FIELDS = ("name", "kind", "cost_centre", "status", "currency", "purchase_cost",
+                     "purchase_date", "in_service_date", "serial_number", "manufacturer",
+                     "model", "location")
+
+    def get(self, tag: str) -> Asset | None:
+        record = self.session.get(AssetRecord, tag)
+        return None if record is None else _asset(record)
+
+    def list(self) -> list[Asset]:
+        return [_asset(r) for r in self.session.scalars(select(AssetRecord)
+                                                        .order_by(AssetRecord.tag))]
+
+    def save(self, asset: Asset, *, new: bool = False) -> None:
+        """Insert or update; ``new`` says the caller knows it is absent (no look-up)."""
+        record = None if new else self.session.get(AssetRecord, asset.tag)
+        if record is None:
+            record = AssetRecord(tag=asset.tag)
+            self.session.add(record)
+        for name in self._ASSET_FIELDS:
+            value = getattr(asset, name)
+            setattr(record, name, value.value if isinstance(value, enum.Enum) else value)
+
+    def count(self) -> int:
+        return self._count(AssetRecord)
+
+    def books(self, tag: str | None = None, book: str | None = None) -> list[DepreciationBook]:
+        query = select(DepreciationBookRecord).order_by(DepreciationBookRecord.asset_tag,
+                                                        DepreciationBookRecord.book)
+        if tag is not None:
+            query = query.where(DepreciationBookRecord.asset_tag == tag)
+        if book is not None:
+            query = query.where(DepreciationBookRecord.book == book)
+        return [DepreciationBook(r.asset_tag, r.book, terms_from_json(r.terms),
+                                 r.expense_account, r.accumulated_account, r.posts_to_ledger)
+                for r in self.session.scalars(query)]
+
+    def book_names(self) -> list[str]:
+        return list(self.session.scalars(select(DepreciationBookRecord.book).distinct()
+                                         .order_by(DepreciationBookRecord.book)))
+
+    def save_book(self, book: DepreciationBook, *, new: bool = False) -> None:
+        record = None if new else self.session.get(DepreciationBookRecord,
+                                                   (book.asset_tag, book.book))
+        if record is None:
+            record = DepreciationBookRecord(asset_tag=book.asset_tag, book=book.book)
+            self.session.add(record)
+        record.terms = terms_to_json(book.terms)
+        record.expense_account = book.expense_account
+        record.accumulated_account = book.accumulated_account
+        record.posts_to_ledger = book.posts_to_ledger
+
+    def events(self, tag: str | None = None) -> list[AssetEvent]:
+        query = select(AssetEventRecord).order_by(AssetEventRecord.effective,
+                                                  AssetEventRecord.id)
+        if tag is not None:
+            query = query.where(AssetEventRecord.asset_tag == tag)
+        return [_asset_event(r) for r in self.session.scalars(query)]
+
+    def add_event(self, event: AssetEvent) -> int:
+        record = AssetEventRecord(
+            asset_tag=event.asset_tag, kind=event.kind.value, effective=event.effective,
+            book=event.book, to_cost_centre=event.to_cost_centre,
+            from_cost_centre=event.from_cost_centre,
+            remaining_life_months=event.remaining_life_months, salvage=event.salvage,
+            amount=event.amount, proceeds=event.proceeds, note=event.note)
+        self.session.add(record)
+        self.session.flush()
+        return record.id
+
+
+class SqlAlchemyDepreciationChargeRepository(_Repository):
+    def replace(self, period: str, book: str, charges: Sequence[PeriodCharge]) -> int:
+        """Replace the stored charges of ``(period, book)``; returns how many were removed."""
+        removed = self.session.execute(delete(DepreciationChargeRecord).where(
+            DepreciationChargeRecord.period == period, DepreciationChargeRecord.book == book))
+        self.session.add_all(DepreciationChargeRecord(
+            period=c.period, book=c.book, asset_tag=c.asset_tag, cost_centre=c.cost_centre,
+            expense_account=c.expense_account, accumulated_account=c.accumulated_account,
+            amount_minor=to_minor_units(c.amount, c.currency), currency=c.currency)
+            for c in charges)
+        return removed.rowcount or 0
+
+    def for_period(self, period: str, book: str | None = None) -> list[PeriodCharge]:
+        query = select(DepreciationChargeRecord).where(DepreciationChargeRecord.period == period)
+        if book is not None:
+            query = query.where(DepreciationChargeRecord.book == book)
+        query = query.order_by(DepreciationChargeRecord.book, DepreciationChargeRecord.asset_tag,
+                               DepreciationChargeRecord.cost_centre)
+        return [PeriodCharge(r.asset_tag, r.book, r.period, r.cost_centre, r.expense_account,
+                             r.accumulated_account, from_minor_units(r.amount_minor, r.currency),
+                             r.currency) for r in self.session.scalars(query)]

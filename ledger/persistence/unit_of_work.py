@@ -21,9 +21,11 @@ from ledger.clock import SystemClock
 from ledger.errors import PermissionDeniedError
 from ledger.persistence.database import writer_engine
 from ledger.persistence.repositories import (
+    SqlAlchemyAssetRepository,
     SqlAlchemyAuditTrail,
     SqlAlchemyCompanyRepository,
     SqlAlchemyCostCentreRepository,
+    SqlAlchemyDepreciationChargeRepository,
     SqlAlchemyDriverRepository,
     SqlAlchemyFxRateRepository,
     SqlAlchemyGlAccountRepository,
@@ -55,6 +57,8 @@ class SqlAlchemyUnitOfWork:
         self.journals = SqlAlchemyJournalRepository(self.session)
         self.users = SqlAlchemyUserRepository(self.session)
         self.audit = SqlAlchemyAuditTrail(self.session)
+        self.assets = SqlAlchemyAssetRepository(self.session)
+        self.depreciation_charges = SqlAlchemyDepreciationChargeRepository(self.session)
         self.actor = Actor(self._login, self.users.roles_of(self._login))
         return self
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ledger.access import Permission
-from ledger.errors import InputError, InputErrors
+from ledger.errors import ConflictError, InputError, InputErrors
 from ledger.journal import JournalEntry
 from ledger.ports import UnitOfWork
 from ledger.services.base import Changes, authorize, record_change
@@ -59,6 +59,14 @@ def replace_drafts(*, uow: UnitOfWork, source: str, reference: str,
         if (entry.source, entry.reference) != (source, reference):
             raise InputError(f"entry {entry.description!r} belongs to {entry.source}/"
                              f"{entry.reference}, not {source}/{reference}", field="reference")
+    beyond_draft = {i: s for i, s in uow.journals.statuses_for(source, reference).items()
+                    if s != DRAFT}
+    if beyond_draft:
+        listed = ", ".join(f"{i} ({s})" for i, s in sorted(beyond_draft.items()))
+        raise ConflictError(
+            f"{source} {reference} already has journals beyond draft: {listed}; a new run would "
+            "count it twice. Reverse those journals first, or leave the run as it is."
+        )
     old = uow.journals.drafts_for(source, reference)
     for journal_id in old:
         uow.journals.delete_draft(journal_id)

@@ -33,7 +33,7 @@ def status_summary(*, uow: UnitOfWork) -> dict[str, Any]:
         "gl_accounts": uow.accounts.count(),
         "fx_rates": uow.fx_rates.count(),
         "driver_quantities": uow.drivers.count(),
-        "assets": 0,
+        "assets": uow.assets.count(),
         "journals": journals,
         "users": len(uow.users.list()),
         "audit_events": uow.audit.count(),

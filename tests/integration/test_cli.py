@@ -33,6 +33,7 @@ def test_init_demo_twice_gives_the_same_status(database_url: str) -> None:
     assert (second_init["created"], second_init["updated"]) == (0, 0)
     assert first == second
     assert first["cost_centres"] == 40
+    assert first["assets"] == 224
     assert first["gl_accounts"] == 17
     assert first["periods"] == {"open": 12, "closed": 0}
     assert first["journals"]["draft"] == 0
@@ -133,7 +134,10 @@ def test_the_demo_month_end_balances_and_rerunning_replaces_its_draft(tmp_path: 
     assert debits == credits == Decimal(month_end["total"])
     assert month_end["total"] == first["month_end"]["total"]
     assert month_end["replaced_drafts"] == 1
-    assert last["status"]["journals"]["draft"] == 1
+    ifrs = next(b for b in month_end["depreciation"] if b["book"] == "IFRS")
+    assert ifrs["posts_to_ledger"] and Decimal(ifrs["total"]["USD"]) > 0
+    # One chargeback draft and one depreciation draft, however often the month-end runs.
+    assert last["status"]["journals"]["draft"] == 2
 
 
 def test_the_plain_demo_runs_headless_without_a_display(tmp_path: Path) -> None:
@@ -141,3 +145,47 @@ def test_the_plain_demo_runs_headless_without_a_display(tmp_path: Path) -> None:
     result = ok(apportion("demo", env=env))
     assert "no display was found" in result.stderr
     assert "Month-end" in result.stdout and "balanced to the cent" in result.stdout
+
+
+def test_a_macrs_schedule_from_the_command_line_matches_the_irs_table() -> None:
+    result = ok(apportion("depreciation", "schedule", "--cost", "10000", "--salvage", "0",
+                          "--method", "macrs", "--recovery-period", "5", "--convention",
+                          "half-year", "--placed-in-service", "2026-03-15", "--frequency",
+                          "yearly", "--json"))
+    schedule = json.loads(result.stdout)
+    assert [row["amount"] for row in schedule["schedule"]] == [
+        "2000.00", "3200.00", "1920.00", "1152.00", "1152.00", "576.00"]
+    assert schedule["schedule"][0] == {
+        "fiscal_year": 2026, "period_start": "2026-01-01", "period_end": "2026-12-31",
+        "amount": "2000.00", "accumulated": "2000.00", "net_book_value": "8000.00"}
+    assert schedule["total"] == "10000.00"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--method", "macrs", "--recovery-period", "4", "--convention", "half-year"],
+     "MACRS recovery period 4 does not exist"),
+    (["--method", "straight-line", "--life-years", "3", "--salvage", "12000"],
+     "salvage 12000 is above cost 10000"),
+    (["--method", "straight-line", "--life-years", "3", "--cost", "ten"],
+     "'ten' is not a number"),
+])
+def test_an_invalid_schedule_request_gets_a_one_line_error(args: list[str], message: str) -> None:
+    base = ["depreciation", "schedule", "--cost", "10000", "--placed-in-service", "2026-03-15"]
+    result = apportion(*base, *args)
+    assert result.returncode in (1, 2)
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_monthly_run_from_the_command_line_replaces_its_own_draft(sqlite_url: str) -> None:
+    ok(apportion("init", "--demo", db=sqlite_url))
+    runs = [json.loads(ok(apportion("depreciation", "run", "--period", "2026-10", "--book",
+                                    "ifrs", "--json", db=sqlite_url, user="carol")).stdout)
+            for _ in range(2)]
+    assert runs[0]["books"][0]["total"] == runs[1]["books"][0]["total"]
+    assert runs[1]["books"][0]["replaced_drafts"] == 1
+    status = json.loads(ok(apportion("status", "--json", db=sqlite_url)).stdout)
+    assert status["journals"]["draft"] == 1 and status["assets"] == 224
+    view = json.loads(ok(apportion("assets", "depreciation", "SRV-00001", "--book", "IFRS",
+                                   "--json", db=sqlite_url)).stdout)
+    assert view["asset"] == "SRV-00001" and view["schedule"]
