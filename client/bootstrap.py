@@ -15,6 +15,7 @@ import platformdirs
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
 
+from ledger.costfacts import CostFactStore
 from ledger.errors import ApportionError
 from ledger.persistence import migrate
 from ledger.persistence.database import (
@@ -30,6 +31,7 @@ from ledger.ports import Clock
 APP_NAME = "apportion"
 ENV_DB = "APPORTION_DB"
 ENV_USER = "APPORTION_USER"
+ENV_COSTFACTS = "APPORTION_COSTFACTS"
 
 
 class NotInitialisedError(ApportionError):
@@ -86,6 +88,24 @@ class App:
     @property
     def is_sqlite(self) -> bool:
         return is_sqlite(self.engine)
+
+    @property
+    def costfacts_dir(self) -> Path:
+        """Where bulk cost facts (Parquet) live: ``APPORTION_COSTFACTS``; else beside the SQLite
+        file (``NAME.costfacts/``), so each database keeps its own; else, for a server database,
+        a folder per database in the data directory (teams point the variable at shared storage).
+        """
+        configured = os.environ.get(ENV_COSTFACTS, "").strip()
+        if configured:
+            return Path(configured).expanduser()
+        sqlite_file = sqlite_path(self.url)
+        if sqlite_file is not None:
+            return sqlite_file.with_name(sqlite_file.stem + ".costfacts")
+        url = self.engine.url
+        return data_dir() / "costfacts" / f"{url.host or 'local'}-{url.port or ''}-{url.database}"
+
+    def cost_facts(self) -> CostFactStore:
+        return CostFactStore(self.costfacts_dir)
 
     def close(self) -> None:
         self.engine.dispose()

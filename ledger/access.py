@@ -16,6 +16,7 @@ class Permission(enum.StrEnum):
     READ = "read"
     MANAGE_REFERENCE_DATA = "reference.manage"
     MANAGE_DRIVERS = "drivers.manage"
+    IMPORT_COSTS = "costs.import"
     DRAFT_JOURNALS = "journals.draft"
     APPROVE_JOURNALS = "journals.approve"
     CLOSE_PERIODS = "periods.close"
@@ -39,7 +40,8 @@ _P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({_P.READ}),
     Role.ASSET_MANAGER: frozenset({_P.READ, _P.MANAGE_ASSETS}),
-    Role.COST_ANALYST: frozenset({_P.READ, _P.MANAGE_DRIVERS, _P.DRAFT_JOURNALS}),
+    Role.COST_ANALYST: frozenset({_P.READ, _P.MANAGE_DRIVERS, _P.IMPORT_COSTS,
+                                  _P.DRAFT_JOURNALS}),
     Role.APPROVER: frozenset({_P.READ, _P.APPROVE_JOURNALS}),
     Role.CONTROLLER: frozenset({_P.READ, _P.CLOSE_PERIODS, _P.REOPEN_PERIODS,
                                 _P.MANAGE_REFERENCE_DATA}),

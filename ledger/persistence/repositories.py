@@ -302,6 +302,11 @@ class SqlAlchemyAuditTrail(_Repository):
     def count(self) -> int:
         return self._count(AuditEventRecord)
 
+    def has(self, action: str, key: str) -> bool:
+        return self.session.scalar(select(AuditEventRecord.id).where(
+            AuditEventRecord.action == action, AuditEventRecord.entity_key == key).limit(1)
+        ) is not None
+
     def latest(self, limit: int) -> Sequence[AuditEvent]:
         records = self.session.scalars(
             select(AuditEventRecord).order_by(AuditEventRecord.id.desc()).limit(limit))

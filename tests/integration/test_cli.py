@@ -189,3 +189,46 @@ def test_the_monthly_run_from_the_command_line_replaces_its_own_draft(sqlite_url
     view = json.loads(ok(apportion("assets", "depreciation", "SRV-00001", "--book", "IFRS",
                                    "--json", db=sqlite_url)).stdout)
     assert view["asset"] == "SRV-00001" and view["schedule"]
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "billing"
+
+
+def test_billing_files_import_once_and_extend_the_calendar(sqlite_url: str) -> None:
+    ok(apportion("init", db=sqlite_url))
+    focus = FIXTURES / "focus_1.0_sample_1000rows.csv"
+    first = json.loads(ok(apportion("import", "focus", str(focus), "--json",
+                                    db=sqlite_url)).stdout)["imports"][0]
+    again = json.loads(ok(apportion("import", "focus", str(focus), "--json",
+                                    db=sqlite_url)).stdout)["imports"][0]
+    assert (first["rows"], first["already_imported"]) == (1000, False)
+    assert again["already_imported"] and again["import_id"] == first["import_id"]
+    periods = json.loads(ok(apportion("periods", "list", "--json", db=sqlite_url)).stdout)
+    assert {"2024-09", "2024-10"} <= {p["key"] for p in periods["periods"]}
+    listed = json.loads(ok(apportion("billing", "list", "--json", db=sqlite_url)).stdout)
+    assert [i["rows"] for i in listed["imports"]] == [1000]
+    with focus.open(newline="", encoding="utf-8") as handle:
+        import csv
+
+        expected = sum(Decimal(r["BilledCost"]) for r in csv.DictReader(handle))
+    assert Decimal(listed["imports"][0]["billed_cost"]["USD"]) == expected
+
+
+def test_a_billing_file_of_another_format_is_refused_with_the_right_command(
+    sqlite_url: str,
+) -> None:
+    ok(apportion("init", db=sqlite_url))
+    result = apportion("import", "aws-cur", str(FIXTURES / "focus_1.0_sample_1000rows.csv"),
+                       db=sqlite_url)
+    assert result.returncode == 1
+    assert "use: apportion import focus" in result.stderr
+    listed = json.loads(ok(apportion("billing", "list", "--json", db=sqlite_url)).stdout)
+    assert listed["imports"] == []
+
+
+def test_a_viewer_cannot_import_billing(sqlite_url: str) -> None:
+    ok(apportion("init", "--demo", db=sqlite_url))
+    result = apportion("import", "azure-cost",
+                       str(FIXTURES / "azure_ea_cost_export_sample_anonymous.csv"),
+                       db=sqlite_url, user="frank")
+    assert result.returncode == 1 and "cannot import billing files" in result.stderr
