@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ledger.errors import PermissionDeniedError
 
@@ -19,6 +20,7 @@ class Permission(enum.StrEnum):
     IMPORT_COSTS = "costs.import"
     DRAFT_JOURNALS = "journals.draft"
     APPROVE_JOURNALS = "journals.approve"
+    POST_JOURNALS = "journals.post"
     CLOSE_PERIODS = "periods.close"
     REOPEN_PERIODS = "periods.reopen"
     MANAGE_ASSETS = "assets.manage"
@@ -42,12 +44,30 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ASSET_MANAGER: frozenset({_P.READ, _P.MANAGE_ASSETS}),
     Role.COST_ANALYST: frozenset({_P.READ, _P.MANAGE_DRIVERS, _P.IMPORT_COSTS,
                                   _P.DRAFT_JOURNALS}),
-    Role.APPROVER: frozenset({_P.READ, _P.APPROVE_JOURNALS}),
+    Role.APPROVER: frozenset({_P.READ, _P.APPROVE_JOURNALS, _P.POST_JOURNALS}),
     Role.CONTROLLER: frozenset({_P.READ, _P.CLOSE_PERIODS, _P.REOPEN_PERIODS,
-                                _P.MANAGE_REFERENCE_DATA}),
+                                _P.MANAGE_REFERENCE_DATA, _P.APPROVE_JOURNALS,
+                                _P.POST_JOURNALS}),
     Role.ADMINISTRATOR: frozenset(set(Permission) - {_P.APPROVE_JOURNALS}),
     Role.AUDITOR: frozenset({_P.READ, _P.READ_AUDIT}),
 }
+
+
+#: The largest journal (debit total, in any one currency) each role may approve; None means no
+#: limit. A role not listed cannot approve at all. Amounts above an approver's limit go to a
+#: controller.
+APPROVAL_LIMITS: dict[Role, Decimal | None] = {
+    Role.APPROVER: Decimal("250000.00"),
+    Role.CONTROLLER: None,
+}
+
+
+def approval_limit(roles: frozenset[Role]) -> Decimal | None:
+    """The highest limit among ``roles`` (None: unlimited); raises if none may approve."""
+    limits = [APPROVAL_LIMITS[r] for r in roles if r in APPROVAL_LIMITS]
+    if not limits:
+        raise PermissionDeniedError("none of your roles may approve journals")
+    return None if any(limit is None for limit in limits) else max(limits)  # type: ignore[type-var]
 
 
 def parse_role(text: str) -> Role:

@@ -10,12 +10,35 @@ exist and must be looked up by external reference before any resend).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from ledger.errors import ApportionError
 from ledger.journal import JournalEntry
+
+ERP_KINDS = ("sap-soap", "bc-rest")
+
+
+@dataclass(frozen=True, slots=True)
+class ErpProfile:
+    """How to reach one ERP; the secret is never here (it lives in the OS keyring).
+
+    Attributes:
+        name: the profile's name, e.g. ``sap-prod``.
+        kind: ``sap-soap`` or ``bc-rest``.
+        url: the ERP's base URL; the adapter knows its service paths (overridable in settings).
+        company_code: the ERP company journals are posted to.
+        username: the technical user or OAuth client id.
+        settings: adapter settings (service paths, timeouts, document type ...).
+    """
+
+    name: str
+    kind: str
+    url: str
+    company_code: str
+    username: str | None = None
+    settings: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

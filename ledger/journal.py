@@ -15,7 +15,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from ledger.errors import ApportionError, InputError
@@ -193,3 +193,87 @@ def entry_totals(entries: Iterable[JournalEntry]) -> dict[str, Decimal]:
         for currency, amount in entry.totals.items():
             totals[currency] += amount
     return dict(totals)
+
+
+class JournalStatus(enum.StrEnum):
+    """Where a journal is in its life. Only the transitions in :data:`TRANSITIONS` happen."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    POSTING = "posting"
+    POSTED = "posted"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    REVERSED = "reversed"
+
+
+_S = JournalStatus
+#: The lifecycle. A rejected submission goes back to draft; an approved journal is sent by the
+#: poster (posting), which ends posted, failed (the ERP refused: nothing booked) or unknown (no
+#: clear answer: reconcile by external reference before any resend); an unreachable ERP puts it
+#: back to approved. A failed journal may be queued again once the cause is fixed in the ERP.
+#: A posted journal is only ever corrected by a reversal, and is then marked reversed.
+TRANSITIONS: dict[JournalStatus, frozenset[JournalStatus]] = {
+    _S.DRAFT: frozenset({_S.SUBMITTED}),
+    _S.SUBMITTED: frozenset({_S.APPROVED, _S.DRAFT}),
+    _S.APPROVED: frozenset({_S.POSTING}),
+    _S.POSTING: frozenset({_S.POSTED, _S.FAILED, _S.UNKNOWN, _S.APPROVED}),
+    _S.UNKNOWN: frozenset({_S.POSTING, _S.POSTED}),
+    _S.FAILED: frozenset({_S.APPROVED}),
+    _S.POSTED: frozenset({_S.REVERSED}),
+    _S.REVERSED: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """A stored journal entry with its lifecycle; the entry itself never changes.
+
+    Attributes:
+        id: the journal's number in Apportion.
+        entry: the balanced entry.
+        status: see :class:`JournalStatus`.
+        period: ``YYYY-MM`` of the entry date.
+        created_by, created_at: the maker.
+        submitted_by, approved_by, approved_at: the review; the approver is never the maker
+            nor the submitter.
+        external_reference, idempotency_key: fixed at approval and reused on every send.
+        erp_document: the ERP's document number once posted.
+        reversal_of: for a reversal, the journal it reverses.
+        message: the last ERP message (a refusal, an ambiguous reply, a round-off alert).
+        erp_profile: the ERP it was (or is being) posted to.
+    """
+
+    id: int
+    entry: JournalEntry
+    status: JournalStatus
+    period: str
+    created_by: str
+    created_at: datetime
+    submitted_by: str | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    external_reference: str | None = None
+    idempotency_key: str | None = None
+    erp_document: str | None = None
+    posted_at: datetime | None = None
+    reversal_of: int | None = None
+    message: str | None = None
+    erp_profile: str | None = None
+
+    def can_become(self, status: JournalStatus) -> bool:
+        return status in TRANSITIONS[self.status]
+
+
+def reversal_of(entry: JournalEntry, *, entry_date: date, reason: str) -> JournalEntry:
+    """The entry that undoes ``entry``: the same lines on the opposite sides."""
+    flipped = tuple(
+        JournalLine(line.account, Side.CREDIT if line.side is Side.DEBIT else Side.DEBIT,
+                    line.amount, line.currency, cost_centre=line.cost_centre,
+                    memo=f"Reversal: {line.memo}" if line.memo else "Reversal",
+                    source_ref=line.source_ref)
+        for line in entry.lines
+    )
+    return JournalEntry(entry_date, f"Reversal of {entry.description}: {reason}"[:400], flipped,
+                        source="reversal", reference=entry.reference)

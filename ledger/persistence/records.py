@@ -114,6 +114,17 @@ class JournalRecord(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Fixed at approval, committed with it, reused on every send (the outbox's keys).
+    external_reference: Mapped[str | None] = mapped_column(String(60), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(60))
+    erp_profile: Mapped[str | None] = mapped_column(String(60))
+    erp_document: Mapped[str | None] = mapped_column(String(60), index=True)
+    posted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reversal_of: Mapped[int | None] = mapped_column(ForeignKey("journals.id"))
+    message: Mapped[str | None] = mapped_column(Text)
     lines: Mapped[list[JournalLineRecord]] = relationship(
         back_populates="journal", order_by="JournalLineRecord.line_no",
         cascade="all, delete-orphan",
@@ -226,3 +237,41 @@ class DepreciationChargeRecord(Base):
     accumulated_account: Mapped[str] = mapped_column(String(40))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+
+
+class LeaseRecord(Base):
+    """Who may act alone (the poster, the scheduler) until when."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PostingAttemptRecord(Base):
+    """One send of a journal to the ERP: the outbox's log."""
+
+    __tablename__ = "posting_attempts"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    journal_id: Mapped[int] = mapped_column(ForeignKey("journals.id"), index=True)
+    erp_profile: Mapped[str] = mapped_column(String(60))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class ErpProfileRecord(Base):
+    """How to reach one ERP. Holds no secret: that lives in the OS keyring."""
+
+    __tablename__ = "erp_profiles"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str] = mapped_column(String(400))
+    company_code: Mapped[str] = mapped_column(String(40))
+    username: Mapped[str | None] = mapped_column(String(200))
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)

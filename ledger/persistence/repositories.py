@@ -9,11 +9,12 @@ import dataclasses
 import enum
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ledger.access import Role
@@ -29,7 +30,9 @@ from ledger.audit import AuditEvent
 from ledger.books import PeriodCharge
 from ledger.calendar import Period, PeriodStatus
 from ledger.depreciation import DepreciationTerms, FiscalYearStart
-from ledger.journal import JournalEntry, JournalLine, Side
+from ledger.erp import ErpProfile
+from ledger.errors import ConflictError
+from ledger.journal import Journal, JournalEntry, JournalLine, JournalStatus, Side
 from ledger.money import from_minor_units, to_minor_units
 from ledger.persistence.records import (
     AssetEventRecord,
@@ -40,11 +43,14 @@ from ledger.persistence.records import (
     DepreciationBookRecord,
     DepreciationChargeRecord,
     DriverQuantityRecord,
+    ErpProfileRecord,
     FxRateRecord,
     GlAccountRecord,
     JournalLineRecord,
     JournalRecord,
+    LeaseRecord,
     PeriodRecord,
+    PostingAttemptRecord,
     UserRoleRecord,
 )
 from ledger.reference import AccountType, Company, CostCentre, DriverQuantity, FxRate, GlAccount
@@ -233,19 +239,62 @@ class SqlAlchemyJournalRepository(_Repository):
         return record.id
 
     def get(self, journal_id: int) -> JournalEntry | None:
+        journal = self.load(journal_id)
+        return None if journal is None else journal.entry
+
+    def load(self, journal_id: int) -> Journal | None:
         record = self.session.scalars(
             select(JournalRecord).options(selectinload(JournalRecord.lines))
             .where(JournalRecord.id == journal_id)).first()
-        if record is None:
-            return None
-        lines = tuple(
-            JournalLine(line.account, Side(line.side),
-                        from_minor_units(line.amount_minor, line.currency), line.currency,
-                        cost_centre=line.cost_centre, memo=line.memo, source_ref=line.source_ref)
-            for line in record.lines
-        )
-        return JournalEntry(record.entry_date, record.description, lines, record.source,
-                            record.reference)
+        return None if record is None else _journal(record)
+
+    def list(self, *, statuses: Sequence[str] = (), period: str | None = None,
+             limit: int | None = None) -> list[Journal]:
+        query = select(JournalRecord).options(selectinload(JournalRecord.lines)).order_by(
+            JournalRecord.id)
+        if statuses:
+            query = query.where(JournalRecord.status.in_([str(s) for s in statuses]))
+        if period is not None:
+            query = query.where(JournalRecord.period == period)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_journal(r) for r in self.session.scalars(query)]
+
+    def ids(self, *, statuses: Sequence[str]) -> list[int]:
+        return list(self.session.scalars(select(JournalRecord.id).where(
+            JournalRecord.status.in_([str(s) for s in statuses])).order_by(JournalRecord.id)))
+
+    def reversals_of(self, journal_id: int) -> list[Journal]:
+        records = self.session.scalars(select(JournalRecord).options(
+            selectinload(JournalRecord.lines)).where(JournalRecord.reversal_of == journal_id))
+        return [_journal(r) for r in records]
+
+    def by_reference(self, external_reference: str) -> Journal | None:
+        record = self.session.scalars(select(JournalRecord).options(
+            selectinload(JournalRecord.lines)).where(
+            JournalRecord.external_reference == external_reference)).first()
+        return None if record is None else _journal(record)
+
+    def set_reversal_of(self, journal_id: int, original_id: int) -> None:
+        self.session.execute(update(JournalRecord).where(JournalRecord.id == journal_id)
+                             .values(reversal_of=original_id))
+
+    def transition(self, journal_id: int, *, expected: str, to: str, **fields: Any) -> None:
+        """Move a journal from ``expected`` to ``to`` status, setting ``fields``, atomically.
+
+        Raises :class:`ConflictError` when the journal is no longer in ``expected`` (someone
+        else approved or posted it meanwhile): the second writer must reload, nothing is lost.
+        """
+        result = self.session.execute(
+            update(JournalRecord)
+            .where(JournalRecord.id == journal_id, JournalRecord.status == str(expected))
+            .values(status=str(to), **fields))
+        if result.rowcount != 1:
+            current = self.session.scalar(select(JournalRecord.status).where(
+                JournalRecord.id == journal_id))
+            raise ConflictError(
+                f"journal {journal_id} is {current or 'gone'}, no longer {expected}; "
+                "someone else changed it: reload and try again")
 
     def drafts_for(self, source: str, reference: str) -> list[int]:
         return list(self.session.scalars(
@@ -270,6 +319,99 @@ class SqlAlchemyJournalRepository(_Repository):
         rows = self.session.execute(
             select(JournalRecord.status, func.count()).group_by(JournalRecord.status))
         return {status: count for status, count in rows}
+
+
+def _journal(record: JournalRecord) -> Journal:
+    lines = tuple(
+        JournalLine(line.account, Side(line.side),
+                    from_minor_units(line.amount_minor, line.currency), line.currency,
+                    cost_centre=line.cost_centre, memo=line.memo, source_ref=line.source_ref)
+        for line in record.lines
+    )
+    entry = JournalEntry(record.entry_date, record.description, lines, record.source,
+                         record.reference)
+    return Journal(
+        id=record.id, entry=entry, status=JournalStatus(record.status), period=record.period,
+        created_by=record.created_by, created_at=record.created_at,
+        submitted_by=record.submitted_by, approved_by=record.approved_by,
+        approved_at=record.approved_at, external_reference=record.external_reference,
+        idempotency_key=record.idempotency_key, erp_document=record.erp_document,
+        posted_at=record.posted_at, reversal_of=record.reversal_of, message=record.message,
+        erp_profile=record.erp_profile)
+
+
+class SqlAlchemyLeaseRepository(_Repository):
+    def acquire(self, name: str, holder: str, now: datetime, seconds: float) -> str | None:
+        """Take or renew the lease ``name`` for ``holder`` until ``now + seconds``.
+
+        Returns None when taken, else the other holder (whose lease has not expired). The row
+        is locked for the rest of the transaction (FOR UPDATE; BEGIN IMMEDIATE on SQLite).
+        """
+        record = self.session.get(LeaseRecord, name, with_for_update=True)
+        until = now + timedelta(seconds=seconds)
+        if record is None:
+            try:
+                with self.session.begin_nested():
+                    self.session.add(LeaseRecord(name=name, holder=holder, expires_at=until))
+            except IntegrityError:
+                # Another process inserted it first; read theirs.
+                record = self.session.get(LeaseRecord, name, with_for_update=True,
+                                          populate_existing=True)
+                assert record is not None
+            else:
+                return None
+        if record.holder != holder and record.expires_at > now:
+            return record.holder
+        record.holder, record.expires_at = holder, until
+        return None
+
+    def release(self, name: str, holder: str) -> None:
+        self.session.execute(delete(LeaseRecord).where(LeaseRecord.name == name,
+                                                       LeaseRecord.holder == holder))
+
+
+class SqlAlchemyPostingLog(_Repository):
+    def start(self, journal_id: int, erp_profile: str, now: datetime) -> int:
+        record = PostingAttemptRecord(journal_id=journal_id, erp_profile=erp_profile,
+                                      started_at=now, outcome="sending")
+        self.session.add(record)
+        self.session.flush()
+        return record.id
+
+    def finish(self, attempt_id: int, outcome: str, message: str | None,
+               now: datetime) -> None:
+        record = self.session.get(PostingAttemptRecord, attempt_id)
+        assert record is not None
+        record.outcome, record.message, record.finished_at = outcome, message, now
+
+    def attempts(self, journal_id: int) -> list[tuple[str, str | None]]:
+        rows = self.session.execute(
+            select(PostingAttemptRecord.outcome, PostingAttemptRecord.message)
+            .where(PostingAttemptRecord.journal_id == journal_id)
+            .order_by(PostingAttemptRecord.id))
+        return [(outcome, message) for outcome, message in rows]
+
+
+class SqlAlchemyErpProfileRepository(_Repository):
+    def get(self, name: str) -> ErpProfile | None:
+        record = self.session.get(ErpProfileRecord, name)
+        return None if record is None else ErpProfile(record.name, record.kind, record.url,
+                                                      record.company_code, record.username,
+                                                      dict(record.settings or {}))
+
+    def list(self) -> list[ErpProfile]:
+        names = self.session.scalars(select(ErpProfileRecord.name).order_by(
+            ErpProfileRecord.name))
+        return [p for p in (self.get(n) for n in names) if p is not None]
+
+    def save(self, profile: ErpProfile) -> None:
+        record = self.session.get(ErpProfileRecord, profile.name)
+        if record is None:
+            record = ErpProfileRecord(name=profile.name)
+            self.session.add(record)
+        record.kind, record.url = profile.kind, profile.url
+        record.company_code, record.username = profile.company_code, profile.username
+        record.settings = dict(profile.settings)
 
 
 class SqlAlchemyUserRepository(_Repository):

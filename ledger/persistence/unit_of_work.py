@@ -27,10 +27,13 @@ from ledger.persistence.repositories import (
     SqlAlchemyCostCentreRepository,
     SqlAlchemyDepreciationChargeRepository,
     SqlAlchemyDriverRepository,
+    SqlAlchemyErpProfileRepository,
     SqlAlchemyFxRateRepository,
     SqlAlchemyGlAccountRepository,
     SqlAlchemyJournalRepository,
+    SqlAlchemyLeaseRepository,
     SqlAlchemyPeriodRepository,
+    SqlAlchemyPostingLog,
     SqlAlchemyUserRepository,
 )
 from ledger.ports import Clock
@@ -59,6 +62,9 @@ class SqlAlchemyUnitOfWork:
         self.audit = SqlAlchemyAuditTrail(self.session)
         self.assets = SqlAlchemyAssetRepository(self.session)
         self.depreciation_charges = SqlAlchemyDepreciationChargeRepository(self.session)
+        self.leases = SqlAlchemyLeaseRepository(self.session)
+        self.posting_log = SqlAlchemyPostingLog(self.session)
+        self.erp_profiles = SqlAlchemyErpProfileRepository(self.session)
         self.actor = Actor(self._login, self.users.roles_of(self._login))
         return self
 

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+import uuid
 from collections.abc import Sequence
+from datetime import date
 
-from ledger.access import Permission
-from ledger.errors import ConflictError, InputError, InputErrors
-from ledger.journal import JournalEntry
+from ledger.access import Permission, approval_limit
+from ledger.errors import (
+    ConflictError,
+    InputError,
+    InputErrors,
+    NotFoundError,
+    PeriodClosedError,
+    PermissionDeniedError,
+)
+from ledger.journal import Journal, JournalEntry, JournalStatus, reversal_of
 from ledger.ports import UnitOfWork
 from ledger.services.base import Changes, authorize, record_change
 from ledger.services.periods import require_open_period
 
 DRAFT = "draft"
+#: The shape of the external references approval gives (``AP`` + journal id + 6 hex), 16
+#: characters: it fits SAP's reference fields, and marks documents in an ERP as Apportion's.
+EXTERNAL_REFERENCE = re.compile(r"^AP\d{7,}[0-9a-f]{6}$")
 
 
 def _check_references(uow: UnitOfWork, entry: JournalEntry) -> None:
@@ -79,3 +93,122 @@ def replace_drafts(*, uow: UnitOfWork, source: str, reference: str,
 def get_journal(*, uow: UnitOfWork, journal_id: int) -> JournalEntry | None:
     authorize(uow, Permission.READ, doing="read journals")
     return uow.journals.get(journal_id)
+
+
+def list_journals(*, uow: UnitOfWork, statuses: Sequence[str] = (),
+                  period: str | None = None) -> list[Journal]:
+    authorize(uow, Permission.READ, doing="list journals")
+    for status in statuses:
+        _status(status)
+    return uow.journals.list(statuses=statuses, period=period)
+
+
+def _status(text: str) -> JournalStatus:
+    try:
+        return JournalStatus(text.strip().lower())
+    except ValueError:
+        allowed = ", ".join(s.value for s in JournalStatus)
+        raise InputError(f"unknown journal status {text!r}; use one of {allowed}",
+                         field="status", value=text) from None
+
+
+def load_journal(uow: UnitOfWork, journal_id: int) -> Journal:
+    journal = uow.journals.load(journal_id)
+    if journal is None:
+        raise NotFoundError(f"journal {journal_id} does not exist; see: apportion journals list")
+    return journal
+
+
+def _move(uow: UnitOfWork, journal: Journal, to: JournalStatus, *, action: str,
+          reason: str | None = None, **fields: object) -> Changes:
+    if not journal.can_become(to):
+        raise ConflictError(f"journal {journal.id} is {journal.status.value} and cannot become "
+                            f"{to.value}")
+    uow.journals.transition(journal.id, expected=journal.status, to=to, **fields)
+    record_change(uow, action=action, entity="journal", key=str(journal.id),
+                  before={"status": journal.status}, after={"status": to, **fields},
+                  reason=reason)
+    return Changes(frozenset({"journal"}), updated=1, ids=(journal.id,))
+
+
+def submit_journal(*, uow: UnitOfWork, journal_id: int) -> Changes:
+    """Send a draft for approval. Whoever submits it may not approve it."""
+    authorize(uow, Permission.DRAFT_JOURNALS, doing="submit journals")
+    journal = load_journal(uow, journal_id)
+    return _move(uow, journal, JournalStatus.SUBMITTED, action="journal.submit",
+                 submitted_by=uow.actor.login)
+
+
+def approve_journal(*, uow: UnitOfWork, journal_id: int, company_code: str | None = None
+                    ) -> Changes:
+    """Approve a submitted journal (maker-checker) and fix its outbox keys.
+
+    Refused when the approver made or submitted it, when its total is above the approver's
+    limit, or when its period is closed. The external reference and the idempotency key are
+    committed with the approval and reused on every send, so a resend can never book twice.
+    """
+    authorize(uow, Permission.APPROVE_JOURNALS, doing="approve journals")
+    journal = load_journal(uow, journal_id)
+    me = uow.actor.login
+    if me in (journal.created_by, journal.submitted_by):
+        role = "created" if me == journal.created_by else "submitted"
+        raise PermissionDeniedError(
+            f"{me} {role} journal {journal.id} and cannot also approve it (maker-checker); "
+            "ask another approver")
+    limit = approval_limit(uow.actor.roles)
+    largest = max(journal.entry.totals.values())
+    if limit is not None and largest > limit:
+        raise PermissionDeniedError(
+            f"journal {journal.id} totals {largest:,}, above your approval limit of {limit:,}; "
+            "a controller must approve it")
+    period = uow.periods.get(journal.period)
+    if period is not None and not period.is_open:
+        raise PeriodClosedError(f"journal {journal.id} falls in closed period {journal.period}")
+    company = uow.company.get()
+    code = company_code or (company.code if company else "AP")
+    reference = f"AP{journal.id:07d}{secrets.token_hex(3)}"
+    return _move(uow, journal, JournalStatus.APPROVED, action="journal.approve",
+                 approved_by=me, approved_at=uow.clock.now(), external_reference=reference,
+                 idempotency_key=f"{code}-{uuid.uuid4()}")
+
+
+def reject_journal(*, uow: UnitOfWork, journal_id: int, reason: str) -> Changes:
+    """Send a submitted journal back to its maker as a draft, with the reason."""
+    authorize(uow, Permission.APPROVE_JOURNALS, doing="reject journals")
+    if not reason or not reason.strip():
+        raise InputError("rejecting a journal needs a reason", field="reason")
+    journal = load_journal(uow, journal_id)
+    return _move(uow, journal, JournalStatus.DRAFT, action="journal.reject",
+                 reason=reason.strip(), message=f"rejected: {reason.strip()}",
+                 submitted_by=None)
+
+
+def requeue_failed(*, uow: UnitOfWork, journal_id: int, reason: str) -> Changes:
+    """Queue a journal the ERP refused again, once the cause is fixed in the ERP (a missing
+    account, a locked period). The ERP booked nothing, so the same keys are reused."""
+    authorize(uow, Permission.APPROVE_JOURNALS, doing="queue journals again")
+    journal = load_journal(uow, journal_id)
+    return _move(uow, journal, JournalStatus.APPROVED, action="journal.requeue",
+                 reason=reason, message=None)
+
+
+def reverse_journal(*, uow: UnitOfWork, journal_id: int, reason: str,
+                    entry_date: date | None = None) -> int:
+    """Draft the reversal of a posted journal (it goes through approval and posting like any
+    journal); the original is marked reversed when the reversal is posted."""
+    authorize(uow, Permission.DRAFT_JOURNALS, doing="reverse journals")
+    if not reason or not reason.strip():
+        raise InputError("a reversal needs a reason (--reason \"...\")", field="reason")
+    journal = load_journal(uow, journal_id)
+    if journal.status is not JournalStatus.POSTED:
+        raise ConflictError(f"journal {journal.id} is {journal.status.value}; only a posted "
+                            "journal is reversed (a draft is simply replaced or left unapproved)")
+    pending = [j.id for j in uow.journals.reversals_of(journal.id)
+               if j.status is not JournalStatus.FAILED]
+    if pending:
+        raise ConflictError(f"journal {journal.id} already has reversal {pending[0]}")
+    day = entry_date or uow.clock.now().date()
+    reversal = reversal_of(journal.entry, entry_date=day, reason=reason.strip())
+    new_id = draft_journal(uow=uow, entry=reversal)
+    uow.journals.set_reversal_of(new_id, journal.id)
+    return new_id
