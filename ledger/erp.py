@@ -49,7 +49,8 @@ class JournalPosting:
         entry: the balanced entry; amounts in minor-unit precision.
         company_code: the ERP company (SAP company code, BC company).
         external_reference: our reference, unique per journal, stored in the ERP document header
-            (SAP ``DocumentReferenceID``, BC ``externalDocumentNumber``) and used to find it again.
+            (SAP ``OriginalReferenceDocument``, 20 characters at most; BC
+            ``externalDocumentNumber``) and used to find it again.
         idempotency_key: sent with every attempt for this journal (where the ERP supports one);
             never regenerated on retry.
     """

@@ -1,0 +1,183 @@
+"""What every ERP adapter shares to stay safe on the wire.
+
+- Secrets never reach a log: :func:`protect_secrets` registers a password, a client secret or a
+  bearer token (and the Basic ``user:password`` token made from it) with a filter installed on
+  the loggers of zeep, requests/urllib3, httpx and httpcore, which rewrites any record that
+  carries one into ``***``. The adapters themselves never log a secret or a whole message body.
+- Reply bodies are read with a size cap (:func:`read_capped_httpx`), so a hostile or broken
+  server cannot exhaust memory.
+- JSON amounts stay exact: :func:`dumps_exact` writes ``Decimal`` as a JSON number from its exact
+  text, :func:`loads_exact` reads JSON numbers back as ``Decimal``; a float never appears.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+# The loggers of the libraries we drive; filters on a logger only see records emitted by that
+# very logger (not its children), so the emitting modules are listed one by one.
+WATCHED_LOGGERS = (
+    "zeep",
+    "zeep.transports",
+    "zeep.wsdl.bindings.soap",
+    "zeep.xsd.schema",
+    "zeep.wsdl.wsdl",
+    "urllib3",
+    "urllib3.connectionpool",
+    "requests",
+    "httpx",
+    "httpx._client",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "connectors.erp",
+    "connectors.erp.sap_soap",
+    "connectors.erp.sap_odata",
+    "connectors.erp.business_central",
+)
+
+REDACTED = "***"
+
+
+class SecretRedactingFilter(logging.Filter):
+    """Rewrites log records that contain a registered secret; never drops a record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, *secrets: str) -> None:
+        with self._lock:
+            # Very short strings would redact half the log; they are not secrets worth the name.
+            self._secrets.update(s for s in secrets if s and len(s) >= 4)
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is the caller's bug, not ours to hide
+            return True
+        redacted = self._redact(message)
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            exc_text = self._redact(str(record.exc_info[1]))
+            if exc_text != str(record.exc_info[1]):
+                record.exc_info = None
+                record.exc_text = f"(exception text redacted) {exc_text}"
+        return True
+
+
+_FILTER = SecretRedactingFilter()
+_installed = False
+_install_lock = threading.Lock()
+
+
+def _install() -> None:
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        for name in WATCHED_LOGGERS:
+            logging.getLogger(name).addFilter(_FILTER)
+        _installed = True
+
+
+def protect_secrets(*secrets: str, username: str | None = None) -> None:
+    """Never let these secrets (nor the HTTP Basic token built from them) reach a log record.
+
+    Args:
+        secrets: passwords, client secrets, bearer tokens.
+        username: when given, the base64 ``username:secret`` Basic token is protected too.
+    """
+    _install()
+    extra: list[str] = []
+    for secret in secrets:
+        if secret and username is not None:
+            extra.append(base64.b64encode(f"{username}:{secret}".encode()).decode("ascii"))
+    _FILTER.add(*secrets, *extra)
+
+
+class ResponseTooLargeError(Exception):
+    """The reply was larger than the configured cap; it was not read further."""
+
+
+def read_capped_httpx(response: httpx.Response, limit: int) -> bytes:
+    """Read a streamed httpx response, refusing more than ``limit`` bytes."""
+    declared = response.headers.get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ResponseTooLargeError(f"the reply announces {declared} bytes, over the {limit} cap")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ResponseTooLargeError(f"the reply exceeds the {limit}-byte cap")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def dumps_exact(value: Any) -> str:
+    """JSON text in which every ``Decimal`` is a number written from its exact digits."""
+    placeholders: dict[str, str] = {}
+
+    def convert(item: Any) -> Any:
+        if isinstance(item, Decimal):
+            token = f"__decimal_{uuid.uuid4().hex}__"
+            placeholders[f'"{token}"'] = format(item, "f")
+            return token
+        if isinstance(item, float):
+            raise TypeError("floats are not allowed in ERP payloads; use Decimal")
+        if isinstance(item, dict):
+            return {key: convert(inner) for key, inner in item.items()}
+        if isinstance(item, list | tuple):
+            return [convert(inner) for inner in item]
+        return item
+
+    text = json.dumps(convert(value), ensure_ascii=False)
+    for token, number in placeholders.items():
+        text = text.replace(token, number)
+    return text
+
+
+def loads_exact(data: bytes | str) -> Any:
+    """Parse JSON with every non-integer number as ``Decimal`` (never float)."""
+    return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"JSON constant {name} is not a valid amount")
+
+
+def same_origin(url: str, base: str) -> bool:
+    """True when ``url`` points at the same scheme, host and port as ``base`` (paging links)."""
+    a, b = httpx.URL(url), httpx.URL(base)
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def first_text(items: Iterable[str | None]) -> str:
+    """The first non-empty item, stripped, or ``""``."""
+    for item in items:
+        if item and item.strip():
+            return item.strip()
+    return ""
