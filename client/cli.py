@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -660,6 +660,373 @@ def assets_depreciation(ctx: click.Context, asset: str, book: str) -> None:
                       f"{d['net_book_value']}, gain (loss) {d['gain_or_loss']}")
 
 
+# --- journals and the ERP --------------------------------------------------------------------
+
+
+def _journal_row(journal: Any) -> dict[str, Any]:
+    currencies = journal.entry.currencies
+    return {
+        "id": journal.id, "status": journal.status.value, "period": journal.period,
+        "source": journal.entry.source, "description": journal.entry.description,
+        "debit_total": journal.entry.total(currencies[0]) if len(currencies) == 1 else None,
+        "credit_total": journal.entry.total(currencies[0]) if len(currencies) == 1 else None,
+        "currency": currencies[0] if len(currencies) == 1 else None,
+        "totals": journal.entry.totals,
+        "external_ref": journal.external_reference, "erp_document": journal.erp_document,
+        "created_by": journal.created_by, "approved_by": journal.approved_by,
+        "message": journal.message,
+    }
+
+
+@cli.group()
+def journals() -> None:
+    """Journals: review, approval, posting to the ERP, reversal, reconciliation."""
+
+
+@journals.command("list")
+@click.option("--status", "statuses", multiple=True,
+              help="Only journals in this status (repeatable): draft, submitted, approved, "
+                   "posting, posted, failed, unknown, reversed.")
+@click.option("--period", metavar="YYYY-MM")
+@json_option
+@click.pass_context
+def journals_list(ctx: click.Context, statuses: tuple[str, ...], period: str | None) -> None:
+    """List journals."""
+    from ledger.services.journals import list_journals
+
+    rows = [_journal_row(j) for j in read(ctx, lambda uow: list_journals(
+        uow=uow, statuses=statuses, period=period))]
+    if ctx.ensure_object(Options).json:
+        print_json([{k: r[k] for k in ("id", "status", "period", "source", "debit_total",
+                                       "credit_total", "currency", "external_ref",
+                                       "erp_document")} for r in rows])
+        return
+    show(ctx, "journals", rows, [
+        ("id", lambda r: r["id"]), ("status", lambda r: r["status"]),
+        ("period", lambda r: r["period"]), ("source", lambda r: r["source"]),
+        ("description", lambda r: r["description"]),
+        ("total", lambda r: ", ".join(f"{a:,} {c}" for c, a in r["totals"].items())),
+        ("ERP document", lambda r: r["erp_document"])])
+
+
+@journals.command("show")
+@click.argument("journal_id", type=int)
+@json_option
+@click.pass_context
+def journals_show(ctx: click.Context, journal_id: int) -> None:
+    """A journal with its lines and history."""
+    from ledger.services.base import authorize
+    from ledger.services.journals import load_journal
+
+    def load(uow: UnitOfWork) -> tuple[Any, list[tuple[str, str | None]]]:
+        authorize(uow, Permission.READ, doing="read journals")
+        return load_journal(uow, journal_id), uow.posting_log.attempts(journal_id)
+
+    journal, attempts = read(ctx, load)
+    row = _journal_row(journal)
+    if ctx.ensure_object(Options).json:
+        print_json({**row, "lines": [_plain(line) for line in journal.entry.lines],
+                    "attempts": [{"outcome": o, "message": m} for o, m in attempts]})
+        return
+    console.print(f"Journal {journal.id}: {journal.entry.description} ({row['status']}), "
+                  f"{journal.entry.entry_date}, made by {journal.created_by}"
+                  + (f", approved by {journal.approved_by}" if journal.approved_by else "")
+                  + (f", ERP document {journal.erp_document}" if journal.erp_document else ""))
+    table = Table("account", "cost centre")
+    table.add_column("debit", justify="right")
+    table.add_column("credit", justify="right")
+    table.add_column("memo")
+    for line in journal.entry.lines:
+        debit = f"{line.amount:,}" if line.side.value == "debit" else ""
+        credit = f"{line.amount:,}" if line.side.value == "credit" else ""
+        table.add_row(line.account, line.cost_centre or "", debit, credit, line.memo)
+    console.print(table)
+    if journal.message:
+        console.print(f"Last message: {journal.message}")
+
+
+def _each(ctx: click.Context, ids: tuple[int, ...], verb: str,
+          operation: Callable[[UnitOfWork, int], Changes]) -> None:
+    """Apply ``operation`` to each journal in one transaction: all of them or none."""
+    with opened(ctx) as app, app.uow() as uow:
+        for journal_id in ids:
+            operation(uow, journal_id)
+        uow.commit()
+    if ctx.ensure_object(Options).json:
+        print_json({verb: list(ids)})
+    else:
+        console.print(f"{verb.capitalize()}: {', '.join(map(str, ids))}.")
+
+
+@journals.command("submit")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@json_option
+@click.pass_context
+def journals_submit(ctx: click.Context, ids: tuple[int, ...]) -> None:
+    """Send draft journals for approval."""
+    from ledger.services.journals import submit_journal
+
+    _each(ctx, ids, "submitted", lambda uow, i: submit_journal(uow=uow, journal_id=i))
+
+
+@journals.command("approve")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@json_option
+@click.pass_context
+def journals_approve(ctx: click.Context, ids: tuple[int, ...]) -> None:
+    """Approve submitted journals (never your own; within your approval limit)."""
+    from ledger.services.journals import approve_journal
+
+    _each(ctx, ids, "approved", lambda uow, i: approve_journal(uow=uow, journal_id=i))
+
+
+@journals.command("reject")
+@click.argument("journal_id", type=int)
+@click.option("--reason", required=True)
+@json_option
+@click.pass_context
+def journals_reject(ctx: click.Context, journal_id: int, reason: str) -> None:
+    """Send a submitted journal back to its maker."""
+    from ledger.services.journals import reject_journal
+
+    _each(ctx, (journal_id,), "rejected",
+          lambda uow, i: reject_journal(uow=uow, journal_id=i, reason=reason))
+
+
+@journals.command("requeue")
+@click.argument("journal_id", type=int)
+@click.option("--reason", required=True, help="What was fixed in the ERP.")
+@json_option
+@click.pass_context
+def journals_requeue(ctx: click.Context, journal_id: int, reason: str) -> None:
+    """Queue a journal the ERP refused again, once the cause is fixed."""
+    from ledger.services.journals import requeue_failed
+
+    _each(ctx, (journal_id,), "queued again",
+          lambda uow, i: requeue_failed(uow=uow, journal_id=i, reason=reason))
+
+
+@journals.command("reverse")
+@click.argument("journal_id", type=int)
+@click.option("--reason", required=True)
+@click.option("--date", "entry_date", type=click.DateTime(["%Y-%m-%d"]),
+              help="Posting date of the reversal (default: today).")
+@json_option
+@click.pass_context
+def journals_reverse(ctx: click.Context, journal_id: int, reason: str,
+                     entry_date: datetime | None) -> None:
+    """Draft the reversal of a posted journal (approved and posted like any other)."""
+    from ledger.services.journals import reverse_journal
+
+    with opened(ctx) as app, app.uow() as uow:
+        new_id = reverse_journal(uow=uow, journal_id=journal_id, reason=reason,
+                                 entry_date=entry_date.date() if entry_date else None)
+        uow.commit()
+    if ctx.ensure_object(Options).json:
+        print_json({"reversal": new_id, "reverses": journal_id})
+    else:
+        console.print(f"Drafted reversal {new_id} of journal {journal_id}; submit and approve it "
+                      "to post it.")
+
+
+def _poster_name() -> str:
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@journals.command("post")
+@click.option("--erp", "erp_name", help="The ERP profile (default: the only one).")
+@json_option
+@click.pass_context
+def journals_post(ctx: click.Context, erp_name: str | None) -> None:
+    """Send every approved journal to the ERP, exactly once each."""
+    from client.erp import close, gateway_for
+    from ledger.services.erp_profiles import get_profile
+    from ledger.services.posting import post_approved
+
+    with opened(ctx) as app:
+        with app.uow(read_only=True) as uow:
+            profile = get_profile(uow=uow, name=erp_name)
+        gateway = gateway_for(profile)
+        try:
+            report = post_approved(uow_factory=app.uow, gateway=gateway, profile=profile,
+                                   holder=_poster_name())
+        finally:
+            close(gateway)
+    _print_posting(ctx, report)
+    if report.blocked or report.failed or report.unknown:
+        sys.exit(EXIT_ERROR)
+
+
+def _print_posting(ctx: click.Context, report: Any) -> None:
+    if ctx.ensure_object(Options).json:
+        print_json({"posted": report.posted,
+                    "failed": [{"id": i, "message": m} for i, m in report.failed],
+                    "unknown": report.unknown,
+                    "held_back": [{"id": i, "reason": r} for i, r in report.held_back],
+                    "alerts": report.alerts, "blocked": report.blocked})
+        return
+    console.print(f"Posted {len(report.posted)} journal(s)"
+                  + (f": {', '.join(map(str, report.posted))}" if report.posted else "") + ".")
+    for journal_id, message in report.failed:
+        err_console.print(f"Journal {journal_id} was refused by the ERP: {message}")
+    if report.unknown:
+        err_console.print(f"Outcome unknown for {', '.join(map(str, report.unknown))}: they "
+                          "are looked up in the ERP before any resend on the next post.")
+    for journal_id, reason in report.held_back:
+        err_console.print(f"Journal {journal_id} held back: {reason}")
+    for alert in report.alerts:
+        err_console.print(f"ALERT: {alert}")
+    if report.blocked:
+        err_console.print(f"Stopped: {report.blocked}")
+
+
+@journals.command("reconcile")
+@click.option("--erp", "erp_name", help="The ERP profile (default: the only one).")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="Default: 35 days ago.")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Default: today.")
+@json_option
+@click.pass_context
+def journals_reconcile(ctx: click.Context, erp_name: str | None, first: datetime | None,
+                       last: datetime | None) -> None:
+    """Compare posted journals with the ERP's documents: missing, extra, different."""
+    from client.erp import close, gateway_for
+    from ledger.services.erp_profiles import get_profile
+    from ledger.services.posting import reconcile_postings
+
+    with opened(ctx) as app:
+        with app.uow(read_only=True) as uow:
+            profile = get_profile(uow=uow, name=erp_name)
+        gateway = gateway_for(profile)
+        try:
+            with app.uow() as uow:
+                report = reconcile_postings(
+                    uow=uow, gateway=gateway, profile=profile,
+                    first=first.date() if first else None, last=last.date() if last else None)
+                uow.commit()
+        finally:
+            close(gateway)
+    if ctx.ensure_object(Options).json:
+        print_json({"from": report.first, "to": report.last, "matched": report.matched,
+                    "missing": report.missing, "extra": report.extra,
+                    "different": report.different, "clean": report.clean})
+    else:
+        console.print(f"{report.first} to {report.last}: {len(report.matched)} matched, "
+                      f"{len(report.missing)} missing, {len(report.extra)} extra, "
+                      f"{len(report.different)} different.")
+        for line in [*(f"missing: journal {i}" for i in report.missing), *report.extra,
+                     *report.different]:
+            err_console.print(line)
+    if not report.clean:
+        sys.exit(EXIT_ERROR)
+
+
+@cli.group()
+def erp() -> None:
+    """ERP connections (the secret goes to the OS keyring, never to the database)."""
+
+
+@erp.command("add")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(["sap-soap", "bc-rest"]))
+@click.option("--url", required=True, help="The ERP's base URL, e.g. https://my-s4.example.com.")
+@click.option("--company", "company_code", help="ERP company code (default: the company's).")
+@click.option("--username", help="Communication user (SAP) or OAuth client id (BC).")
+@click.option("--setting", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Adapter setting, e.g. tenant=..., environment=..., token_url=... for BC, "
+                   "soap_path=... for SAP (repeatable).")
+@json_option
+@click.pass_context
+def erp_add(ctx: click.Context, name: str, kind: str, url: str, company_code: str | None,
+            username: str | None, settings: tuple[str, ...]) -> None:
+    """Add or change an ERP connection; asks for its secret (or reads APPORTION_ERP_SECRET)."""
+    from client.erp import settings_for
+    from client.secrets import ENV_SECRET, store_secret
+    from ledger.erp import ErpProfile
+    from ledger.services.erp_profiles import save_profile
+
+    parsed: dict[str, object] = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--setting")
+        parsed[key.strip()] = value.strip()
+    with opened(ctx) as app, app.uow() as uow:
+        company = uow.company.get()
+        code = company_code or (company.code if company else None)
+        if not code:
+            raise click.UsageError("give --company: the database has no company yet")
+        profile = ErpProfile(name, kind, url.rstrip("/"), code, username, parsed)
+        settings_for(profile)  # a bad setting is refused now, not at month-end
+        changes = save_profile(uow=uow, profile=profile)
+        secret = os.environ.get(ENV_SECRET)
+        if secret is None and sys.stdin.isatty():
+            secret = click.prompt(f"Secret for {username or name}", hide_input=True)
+        kept = store_secret(name, username, secret) if secret else False
+        uow.commit()
+    if ctx.ensure_object(Options).json:
+        print_json({**changes_json(changes), "secret_in_keyring": kept})
+    else:
+        console.print(f"ERP {name}: {describe_changes(changes)}; "
+                      + ("secret kept in the OS keyring." if kept else
+                         f"no secret kept: set {ENV_SECRET} where journals are posted."))
+
+
+@erp.command("list")
+@json_option
+@click.pass_context
+def erp_list(ctx: click.Context) -> None:
+    """List ERP connections."""
+    from ledger.services.erp_profiles import list_profiles
+
+    rows = read(ctx, lambda uow: list_profiles(uow=uow))
+    show(ctx, "erp", rows, [("name", lambda p: p.name), ("kind", lambda p: p.kind),
+                            ("url", lambda p: p.url), ("company", lambda p: p.company_code),
+                            ("user", lambda p: p.username)])
+
+
+@erp.command("test")
+@click.argument("name")
+@json_option
+@click.pass_context
+def erp_test(ctx: click.Context, name: str) -> None:
+    """Check that NAME answers: read its documents of the last week."""
+    from client.erp import close, gateway_for
+    from ledger.services.erp_profiles import get_profile
+
+    with opened(ctx) as app, app.uow(read_only=True) as uow:
+        profile = get_profile(uow=uow, name=name)
+    gateway = gateway_for(profile)
+    try:
+        today = date.today()
+        documents = gateway.documents_between(profile.company_code,
+                                              today - timedelta(days=7), today)
+    finally:
+        close(gateway)
+    if ctx.ensure_object(Options).json:
+        print_json({"erp": name, "ok": True, "documents_last_week": len(documents)})
+    else:
+        console.print(f"{name} answers: {len(documents)} document(s) in the last week.")
+
+
+@cli.command("sandbox-erp")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--data", "data_dir", type=click.Path(path_type=Path),
+              help="Where it keeps what was posted (default: in your data directory).")
+@click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of posting requests that meet an injected fault.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def sandbox_erp(host: str, port: int, data_dir: Path | None, fault_rate: float,
+                seed: int) -> None:
+    """Run the sandbox ERP (SAP SOAP and OData, Business Central REST) until Ctrl-C."""
+    from connectors.erp.sandbox.server import serve_forever
+
+    serve_forever(host, port, data_dir or bootstrap.data_dir() / "sandbox-erp",
+                  fault_rate=fault_rate, seed=seed, echo=click.echo)
+
+
 # --- the demo ------------------------------------------------------------------------------
 
 
@@ -692,35 +1059,70 @@ def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
     with opened(ctx, create=True) as app:
         changes = demo_company.load_demo(app, company)
         key = period or demo_company.demo_period(app, company)
-        result = demo_company.run_month_end(app, key, demo=company)
+        if demo_company.month_end_started(app, key):
+            err_console.print(f"The month-end of {key} was run before and has left draft; "
+                              "carrying on from where it stands.")
+            result = None
+        else:
+            result = demo_company.run_month_end(app, key, demo=company)
+        posting = demo_company.post_month_end(
+            app, key, demo=company, erp_data=bootstrap.data_dir() / "sandbox-erp-demo")
         with app.uow(read_only=True) as uow:
             summary = status_summary(uow=uow)
     if options.json:
         print_json({
             "database": app.where, "loaded": changes_json(changes), "status": summary,
-            "month_end": {
-                "period": result.period, "journal_ids": list(result.journal_ids),
-                "replaced_drafts": result.replaced, "total": result.total,
-                "currency": result.currency, "headcount": result.headcount,
-                "lines": [_plain(line) for line in result.entry.lines],
-                "depreciation": [
-                    {"book": b.book, "assets": b.assets, "total": b.total,
-                     "journal_ids": list(b.journal_ids), "posts_to_ledger": b.posts_to_ledger}
-                    for b in result.depreciation.books],
-            },
+            "month_end": _month_end_json(result) if result else None,
+            "posting": {"erp": posting.erp_url, "submitted": list(posting.submitted),
+                        "posted": posting.report.posted,
+                        "failed": [i for i, _ in posting.report.failed],
+                        "unknown": posting.report.unknown, "alerts": posting.report.alerts,
+                        "erp_documents": posting.erp_documents},
         })
         return
     console.print(f"[bold]Apportion demo[/bold]: {company.company.name}, database {app.where}")
     console.print(f"Loaded: {describe_changes(changes)}. {summary['cost_centres']} cost "
-                  f"centres, {summary['gl_accounts']} GL accounts, {summary['periods']['open']} "
-                  f"open periods, {summary['users']} users.")
+                  f"centres, {summary['gl_accounts']} GL accounts, {summary['assets']} assets, "
+                  f"{summary['periods']['open']} open periods, {summary['users']} users.")
+    if result is not None:
+        _print_month_end(result, {cc.code: cc.name for cc in company.cost_centres})
+    posted = posting.report.posted
+    if posting.submitted or posted:
+        console.print(f"\n[bold]Posting[/bold]: carol submitted journals "
+                      f"{', '.join(map(str, posting.submitted)) or 'none'}; bob (and dave, the "
+                      f"controller, above bob's limit) approved them; {len(posted)} posted to "
+                      f"the sandbox SAP ERP over SOAP ({posting.erp_documents} document(s) "
+                      "there now).")
+    else:
+        console.print(f"\nNothing left to post for {key}: its journals are in the sandbox ERP "
+                      f"({posting.erp_documents} document(s)).")
+    for journal_id, message in posting.report.failed:
+        console.print(f"  journal {journal_id} was refused: {message}")
+    console.print(f"Try: apportion --db {app.url} journals list")
+
+
+def _month_end_json(result: Any) -> dict[str, Any]:
+    return {
+        "period": result.period, "journal_ids": list(result.journal_ids),
+        "replaced_drafts": result.replaced, "total": result.total,
+        "currency": result.currency, "headcount": result.headcount,
+        "lines": [_plain(line) for line in result.entry.lines],
+        "depreciation": [
+            {"book": b.book, "assets": b.assets, "total": b.total,
+             "journal_ids": list(b.journal_ids), "posts_to_ledger": b.posts_to_ledger}
+            for b in result.depreciation.books],
+    }
+
+
+def _print_month_end(result: Any, names: dict[str, str]) -> None:
     console.print(f"\n[bold]Month-end {result.period}[/bold] (as carol, the cost analyst): "
                   f"shared IT cost {result.total:,} {result.currency} charged by headcount "
                   f"({result.headcount:,} people) to {len(result.entry.lines) - 1} cost centres.")
-    names = {cc.code: cc.name for cc in company.cost_centres}
-    table = Table("account", "cost centre", "", "debit", "credit")
-    debit_lines = [li for li in result.entry.lines if li.side.value == "debit"]
-    debit_lines.sort(key=lambda li: li.amount, reverse=True)
+    table = Table("account", "cost centre", "")
+    table.add_column("debit", justify="right")
+    table.add_column("credit", justify="right")
+    debit_lines = sorted((li for li in result.entry.lines if li.side.value == "debit"),
+                         key=lambda li: li.amount, reverse=True)
     for line in debit_lines[:8]:
         table.add_row(line.account, line.cost_centre or "", names.get(line.cost_centre or "", ""),
                       f"{line.amount:,}", "")
@@ -741,7 +1143,6 @@ def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
                    if book.posts_to_ledger else "tax book: computed, not posted")
         console.print(f"Depreciation {result.period}, book {book.book}: {book.assets} assets, "
                       f"{total} ({outcome}).")
-    console.print("Approval by bob and posting to the ERP come next.")
 
 
 # --- helpers -------------------------------------------------------------------------------

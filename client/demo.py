@@ -13,21 +13,25 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from client.bootstrap import App
-from ledger.access import Role, parse_role
+from client.erp import gateway_for
+from ledger.access import Role, approval_limit, parse_role
 from ledger.asset import Asset, AssetEvent, AssetEventKind, DepreciationBook
 from ledger.calendar import FiscalCalendar, Period
 from ledger.depreciation import DepreciationTerms
+from ledger.erp import ErpProfile
 from ledger.errors import ConflictError
 from ledger.journal import JournalEntry, split_charge
 from ledger.money import round_to_currency
 from ledger.reference import Company, CostCentre, DriverQuantity, FxRate, GlAccount
 from ledger.services import assets as assets_service
-from ledger.services import journals, periods, reference_data, users
+from ledger.services import erp_profiles, journals, periods, reference_data, users
 from ledger.services.base import Changes
 from ledger.services.depreciation import DepreciationRun, run_depreciation
+from ledger.services.posting import PostingReport, post_approved
 from ledger.staging import staged
 
 DEMO_SOURCE = "demo"
@@ -293,6 +297,14 @@ def run_month_end(app: App, period: str, *, as_user: str = "carol",
                           depreciation)
 
 
+def month_end_started(app: App, period: str) -> bool:
+    """True once any journal of ``period`` has left draft: the month-end is then not rerun
+    (it would count twice), only carried on to posting."""
+    with app.uow(read_only=True) as uow:
+        return any(j.status.value != "draft"
+                   for j in uow.journals.list(period=period))
+
+
 def demo_period(app: App, demo: DemoCompany | None = None) -> str:
     """The period the demo works on: the current period if the demo covers it, else its last."""
     demo = demo or generate()
@@ -304,3 +316,59 @@ def demo_period(app: App, demo: DemoCompany | None = None) -> str:
     today = date.today()
     earlier = [k for k in keys if k <= f"{today.year:04d}-{today.month:02d}"]
     return earlier[-1] if earlier else keys[-1]
+
+
+@dataclass(frozen=True)
+class PostingOutcome:
+    erp_url: str
+    submitted: tuple[int, ...]
+    report: PostingReport
+    erp_documents: int
+
+
+def post_month_end(app: App, period: str, *, demo: DemoCompany | None = None,
+                   erp_data: Path) -> PostingOutcome:
+    """Carol submits the period's drafts, Bob approves them and posts them to a sandbox ERP
+    started for the occasion; the demo's ERP profile ``sandbox`` points at it."""
+    from connectors.erp.sandbox.server import SandboxErp
+
+    demo = demo or generate()
+    as_user = app.uow.as_user if app.is_sqlite else (lambda _login: app.uow)
+    sandbox = SandboxErp.start(
+        "127.0.0.1", 0, erp_data,
+        companies={demo.company.code: demo.company.functional_currency},
+        accounts=[a.number for a in demo.accounts],
+        cost_centres=[cc.code for cc in demo.cost_centres])
+    try:
+        profile = ErpProfile("sandbox", "sap-soap", sandbox.url, demo.company.code, "demo",
+                             {"operation_timeout": 10.0})
+        with app.uow() as uow:
+            erp_profiles.save_profile(uow=uow, profile=profile)
+            uow.commit()
+        with as_user("carol")() as uow:
+            drafts = [j.id for j in uow.journals.list(statuses=["draft"], period=period)]
+            for journal_id in drafts:
+                journals.submit_journal(uow=uow, journal_id=journal_id)
+            uow.commit()
+        # Bob approves up to his limit; Dave, the controller, approves what is above it.
+        with as_user("bob")() as uow:
+            waiting = uow.journals.list(statuses=["submitted"], period=period)
+            limit = approval_limit(uow.actor.roles)
+        for journal in waiting:
+            approver = "bob" if limit is None or max(journal.entry.totals.values()) <= limit \
+                else "dave"
+            with as_user(approver)() as uow:
+                journals.approve_journal(uow=uow, journal_id=journal.id)
+                uow.commit()
+        # The sandbox's documented demo credentials, not a secret.
+        gateway = gateway_for(profile, secret="demo")  # noqa: S106
+        try:
+            report = post_approved(uow_factory=as_user("bob"), gateway=gateway,
+                                   profile=profile, holder="apportion-demo")
+        finally:
+            gateway.close()
+        return PostingOutcome(sandbox.url, tuple(drafts) + tuple(j.id for j in waiting
+                                                                 if j.id not in drafts),
+                              report, len(sandbox.documents()))
+    finally:
+        sandbox.stop()

@@ -120,24 +120,31 @@ def test_users_are_granted_and_revoked_roles_by_an_administrator(sqlite_url: str
     assert last_admin.returncode == 1 and "last administrator" in last_admin.stderr
 
 
+def ifrs_id(output: dict) -> int:
+    return next(b for b in output["month_end"]["depreciation"] if b["book"] == "IFRS")[
+        "journal_ids"][0]
+
+
 @pytest.mark.parametrize("runs", [2])
-def test_the_demo_month_end_balances_and_rerunning_replaces_its_draft(tmp_path: Path,
-                                                                      runs: int) -> None:
+def test_the_demo_month_end_balances_posts_once_and_reruns_safely(tmp_path: Path,
+                                                                  runs: int) -> None:
     env = {"XDG_DATA_HOME": str(tmp_path / "data")}
     outputs = [json.loads(ok(apportion("demo", "--headless", "--json", "--period", "2026-10",
                                        env=env)).stdout) for _ in range(runs)]
     first, last = outputs[0], outputs[-1]
     assert "apportion-demo.db" in first["database"]
-    month_end = last["month_end"]
+    month_end = first["month_end"]
     debits = sum(Decimal(li["amount"]) for li in month_end["lines"] if li["side"] == "debit")
     credits = sum(Decimal(li["amount"]) for li in month_end["lines"] if li["side"] == "credit")
     assert debits == credits == Decimal(month_end["total"])
-    assert month_end["total"] == first["month_end"]["total"]
-    assert month_end["replaced_drafts"] == 1
     ifrs = next(b for b in month_end["depreciation"] if b["book"] == "IFRS")
     assert ifrs["posts_to_ledger"] and Decimal(ifrs["total"]["USD"]) > 0
-    # One chargeback draft and one depreciation draft, however often the month-end runs.
-    assert last["status"]["journals"]["draft"] == 2
+    # The first run posts the chargeback and the depreciation journal to the sandbox ERP over
+    # SOAP; running the demo again counts nothing twice.
+    assert first["posting"]["posted"] == first["month_end"]["journal_ids"] + [ifrs_id(first)]
+    assert first["posting"]["erp_documents"] == 2
+    assert last["month_end"] is None and last["posting"]["posted"] == []
+    assert last["status"]["journals"]["posted"] == 2 and last["status"]["journals"]["draft"] == 0
 
 
 def test_the_plain_demo_runs_headless_without_a_display(tmp_path: Path) -> None:
@@ -232,3 +239,43 @@ def test_a_viewer_cannot_import_billing(sqlite_url: str) -> None:
                        str(FIXTURES / "azure_ea_cost_export_sample_anonymous.csv"),
                        db=sqlite_url, user="frank")
     assert result.returncode == 1 and "cannot import billing files" in result.stderr
+
+
+def test_journals_go_from_draft_to_the_sandbox_erp_through_the_commands(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from connectors.erp.sandbox.server import SandboxErp
+
+    canary = "canary-Secret-4711"
+    ok(apportion("init", "--demo", db=sqlite_url))
+    ok(apportion("depreciation", "run", "--period", "2026-10", "--book", "IFRS", db=sqlite_url,
+                 user="carol"))
+    with SandboxErp.start("127.0.0.1", 0, tmp_path / "erp", secret=canary) as sandbox:
+        env = {"APPORTION_ERP_SECRET": canary}
+        added = json.loads(ok(apportion(
+            "erp", "add", "sap", "--kind", "sap-soap", "--url", sandbox.url, "--username",
+            "demo", "--setting", "operation_timeout=5", "--json", db=sqlite_url, env=env)
+        ).stdout)
+        assert added["created"] == 1 and added["secret_in_keyring"] is False  # null keyring
+        drafts = json.loads(ok(apportion("journals", "list", "--status", "draft", "--json",
+                                         db=sqlite_url)).stdout)
+        journal_id = str(drafts[0]["id"])
+        ok(apportion("journals", "submit", journal_id, db=sqlite_url, user="carol"))
+        refused = apportion("journals", "approve", journal_id, db=sqlite_url, user="carol")
+        assert refused.returncode == 1 and "cannot approve journals" in refused.stderr
+        ok(apportion("journals", "approve", journal_id, db=sqlite_url, user="bob"))
+        posted = json.loads(ok(apportion("journals", "post", "--json", db=sqlite_url,
+                                         user="bob", env=env)).stdout)
+        assert posted["posted"] == [int(journal_id)] and posted["blocked"] is None
+        documents = sandbox.documents()
+        listed = json.loads(ok(apportion("journals", "list", "--json", db=sqlite_url)).stdout)
+        reconciled = json.loads(ok(apportion("journals", "reconcile", "--from", "2026-10-01",
+                                             "--to", "2026-10-31", "--json", db=sqlite_url,
+                                             user="bob", env=env)).stdout)
+    row = next(r for r in listed if r["id"] == int(journal_id))
+    assert row["status"] == "posted" and row["erp_document"]
+    assert [d["external_reference"] for d in documents] == [row["external_ref"]]
+    assert Decimal(row["debit_total"]) == Decimal(row["credit_total"]) > 0
+    assert reconciled["clean"] and reconciled["matched"] == [int(journal_id)]
+    database = Path(sqlite_url.removeprefix("sqlite:///"))
+    assert canary.encode() not in database.read_bytes()

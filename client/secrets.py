@@ -1,0 +1,79 @@
+"""ERP secrets: in the OS keyring, or APPORTION_ERP_SECRET for headless use; never elsewhere.
+
+keyring silently falls back to a plaintext file on a headless Linux box when keyrings.alt is
+installed; that backend is refused here (RELIABILITY.md promise 12), as is any backend not on
+the allow-list. Secrets never go into the database, config files or logs.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keyring
+import keyring.errors
+
+from ledger.errors import ApportionError
+
+SERVICE = "apportion-erp"
+ENV_SECRET = "APPORTION_ERP_SECRET"  # noqa: S105 - the variable's name, not a secret
+
+#: Backends that keep secrets encrypted by the operating system (and the null backend, which
+#: stores nothing, for tests and for machines that use APPORTION_ERP_SECRET only).
+ALLOWED_BACKENDS = (
+    "keyring.backends.SecretService.Keyring",
+    "keyring.backends.libsecret.Keyring",
+    "keyring.backends.kwallet.DBusKeyring",
+    "keyring.backends.macOS.Keyring",
+    "keyring.backends.Windows.WinVaultKeyring",
+    "keyring.backends.chainer.ChainerBackend",
+    "keyring.backends.null.Keyring",
+)
+
+
+class SecretStoreError(ApportionError):
+    """No safe place to keep or find an ERP secret."""
+
+
+def _backend() -> keyring.backend.KeyringBackend:
+    backend = keyring.get_keyring()
+    name = f"{type(backend).__module__}.{type(backend).__qualname__}"
+    if name not in ALLOWED_BACKENDS:
+        raise SecretStoreError(
+            f"the keyring backend {name} is not trusted with secrets (it may store them in "
+            f"plain text); use the system keyring, or set {ENV_SECRET} for headless use")
+    if name == "keyring.backends.chainer.ChainerBackend":
+        for inner in getattr(backend, "backends", []):
+            inner_name = f"{type(inner).__module__}.{type(inner).__qualname__}"
+            if inner_name not in ALLOWED_BACKENDS:
+                raise SecretStoreError(f"the keyring chain includes {inner_name}, which is not "
+                                       "trusted with secrets")
+    return backend
+
+
+def store_secret(profile: str, username: str | None, secret: str) -> bool:
+    """Keep ``secret`` for ``profile`` in the OS keyring; False when the backend keeps nothing
+    (the null backend), so the caller can tell the user to use APPORTION_ERP_SECRET."""
+    backend = _backend()
+    if type(backend).__module__ == "keyring.backends.null":
+        return False
+    try:
+        backend.set_password(SERVICE, f"{profile}:{username or ''}", secret)
+    except keyring.errors.KeyringError as exc:
+        raise SecretStoreError(f"the keyring refused the secret: {exc}") from None
+    return True
+
+
+def secret_for(profile: str, username: str | None) -> str:
+    """The secret for ``profile``: ``APPORTION_ERP_SECRET`` if set, else the OS keyring."""
+    from_env = os.environ.get(ENV_SECRET)
+    if from_env:
+        return from_env
+    try:
+        secret = _backend().get_password(SERVICE, f"{profile}:{username or ''}")
+    except keyring.errors.KeyringError as exc:
+        raise SecretStoreError(f"the keyring could not be read: {exc}") from None
+    if not secret:
+        raise SecretStoreError(
+            f"no secret for ERP profile {profile}; store it again with apportion erp add, or "
+            f"set {ENV_SECRET}")
+    return secret
