@@ -118,6 +118,14 @@ def demo_app(app):
     return app
 
 
+@pytest.fixture
+def ledger(app):
+    """A small company with a maker (carol), approvers (bob, erin) and a controller (dave)."""
+    from tests.services.ledger_support import Ledger
+
+    return Ledger(app)
+
+
 def shared_fixture(*parts: str) -> Path:
     """A file from ../shared/fixtures, or skip with the reason when it is not beside the clone."""
     path = SHARED_FIXTURES.joinpath(*parts)
