@@ -24,7 +24,7 @@ def sandbox(tmp_path):
 def post(ledger, sandbox, holder: str = "poster"):
     profile = ErpProfile("sap", "sap-soap", sandbox.url, "MRD1", "demo",
                          {"operation_timeout": 1.0, "connect_timeout": 1.0})
-    gateway = gateway_for(profile, secret="demo")  # noqa: S106 - the sandbox's demo pair
+    gateway = gateway_for(profile, secret="demo")
     try:
         return ledger.post(gateway, holder=holder, profile=profile)
     finally:
