@@ -6,14 +6,14 @@ implementations, tests provide fakes, and ``connectors`` provide the ERP and imp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from ledger.access import Actor, Role
 from ledger.asset import Asset, AssetEvent, DepreciationBook
-from ledger.audit import AuditEvent
+from ledger.audit import AuditEvent, ChainedEvent, ChainHead
 from ledger.books import PeriodCharge
 from ledger.calendar import Period, PeriodStatus
 from ledger.erp import ErpDocument, ErpProfile, JournalPosting
@@ -152,6 +152,9 @@ class AuditTrail(Protocol):
     def append(self, event: AuditEvent) -> None: ...
     def count(self) -> int: ...
     def has(self, action: str, key: str) -> bool: ...
+    def head(self) -> ChainHead: ...
+    def chain(self, *, batch: int = 5000) -> Iterator[ChainedEvent]: ...
+    def since(self, when: datetime | None, limit: int | None = None) -> list[ChainedEvent]: ...
     def latest(self, limit: int) -> Sequence[AuditEvent]: ...
 
 

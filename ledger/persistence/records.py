@@ -171,6 +171,20 @@ class AuditEventRecord(Base):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
+    # The hash chain (ledger.audit): place in the chain and the links.
+    sequence: Mapped[int] = mapped_column(BigInteger, unique=True)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHeadRecord(Base):
+    """The chain's last link, one row: appending locks it, so writers chain one at a time."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class AssetRecord(Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,7 +26,7 @@ from ledger.asset import (
     DepreciationBook,
     LifecycleStatus,
 )
-from ledger.audit import AuditEvent
+from ledger.audit import GENESIS, AuditEvent, ChainedEvent, ChainHead, chain_hash
 from ledger.books import PeriodCharge
 from ledger.calendar import Period, PeriodStatus
 from ledger.depreciation import DepreciationTerms, FiscalYearStart
@@ -37,6 +37,7 @@ from ledger.money import from_minor_units, to_minor_units
 from ledger.persistence.records import (
     AssetEventRecord,
     AssetRecord,
+    AuditChainHeadRecord,
     AuditEventRecord,
     CompanyRecord,
     CostCentreRecord,
@@ -434,12 +435,59 @@ class SqlAlchemyUserRepository(_Repository):
 
 
 class SqlAlchemyAuditTrail(_Repository):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self._head: AuditChainHeadRecord | None = None
+
+    def _locked_head(self) -> AuditChainHeadRecord:
+        """The head row, locked for this transaction (FOR UPDATE; BEGIN IMMEDIATE on SQLite),
+        so concurrent writers append one after the other and the chain never forks."""
+        if self._head is None:
+            head = self.session.get(AuditChainHeadRecord, 1, with_for_update=True)
+            if head is None:
+                try:
+                    with self.session.begin_nested():
+                        head = AuditChainHeadRecord(id=1, sequence=0, hash=GENESIS)
+                        self.session.add(head)
+                except IntegrityError:
+                    head = self.session.get(AuditChainHeadRecord, 1, with_for_update=True,
+                                            populate_existing=True)
+                    assert head is not None
+            self._head = head
+        return self._head
+
     def append(self, event: AuditEvent) -> None:
+        head = self._locked_head()
+        sequence = head.sequence + 1
+        # Hash exactly what is stored (the timestamp as the database keeps it: microseconds).
+        digest = chain_hash(head.hash, event, sequence)
         self.session.add(AuditEventRecord(
             occurred_at=event.occurred_at, actor=event.actor, action=event.action,
             entity=event.entity, entity_key=event.key, before=event.before, after=event.after,
-            reason=event.reason,
+            reason=event.reason, sequence=sequence, previous_hash=head.hash, hash=digest,
         ))
+        head.sequence, head.hash = sequence, digest
+
+    def head(self) -> ChainHead:
+        record = self.session.get(AuditChainHeadRecord, 1)
+        return ChainHead(0, GENESIS) if record is None else ChainHead(record.sequence,
+                                                                      record.hash)
+
+    def chain(self, *, batch: int = 5000) -> Iterator[ChainedEvent]:
+        """Every event in storage order (by id), streamed."""
+        query = select(AuditEventRecord).order_by(AuditEventRecord.id).execution_options(
+            yield_per=batch)
+        for r in self.session.scalars(query):
+            yield ChainedEvent(r.id, r.sequence, _audit_event(r), r.previous_hash, r.hash)
+
+    def since(self, when: datetime | None, limit: int | None = None) -> list[ChainedEvent]:
+        query = select(AuditEventRecord).order_by(AuditEventRecord.id)
+        if when is not None:
+            query = query.where(AuditEventRecord.occurred_at >= when)
+        if limit is not None:
+            query = query.limit(limit)
+        return [ChainedEvent(r.id, r.sequence, _audit_event(r), r.previous_hash, r.hash)
+                for r in self.session.scalars(query)]
 
     def count(self) -> int:
         return self._count(AuditEventRecord)
@@ -452,8 +500,12 @@ class SqlAlchemyAuditTrail(_Repository):
     def latest(self, limit: int) -> Sequence[AuditEvent]:
         records = self.session.scalars(
             select(AuditEventRecord).order_by(AuditEventRecord.id.desc()).limit(limit))
-        return [AuditEvent(r.occurred_at, r.actor, r.action, r.entity, r.entity_key, r.before,
-                           r.after, r.reason) for r in records]
+        return [_audit_event(r) for r in records]
+
+
+def _audit_event(r: AuditEventRecord) -> AuditEvent:
+    return AuditEvent(r.occurred_at, r.actor, r.action, r.entity, r.entity_key, r.before,
+                      r.after, r.reason)
 
 
 def terms_to_json(terms: DepreciationTerms) -> dict[str, Any]:

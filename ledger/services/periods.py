@@ -74,7 +74,8 @@ def close_period(*, uow: UnitOfWork, period: str, reason: str | None = None) -> 
     uow.periods.set_status(before.key, PeriodStatus.CLOSED)
     record_change(uow, action="period.close", entity="period", key=before.key, before=before,
                   after=before.with_status(PeriodStatus.CLOSED), reason=reason)
-    return Changes(frozenset({"period"}), updated=1, ids=(before.key,))
+    # The head after the close event itself: the caller records it outside the database.
+    return Changes(frozenset({"period"}), updated=1, ids=(before.key, str(uow.audit.head())))
 
 
 def reopen_period(*, uow: UnitOfWork, period: str, reason: str) -> Changes:

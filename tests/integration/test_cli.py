@@ -279,3 +279,30 @@ def test_journals_go_from_draft_to_the_sandbox_erp_through_the_commands(
     assert reconciled["clean"] and reconciled["matched"] == [int(journal_id)]
     database = Path(sqlite_url.removeprefix("sqlite:///"))
     assert canary.encode() not in database.read_bytes()
+
+
+def test_the_head_kept_at_close_catches_a_trail_cut_short(sqlite_url: str,
+                                                          tmp_path: Path) -> None:
+    import sqlite3
+
+    ok(apportion("init", "--demo", db=sqlite_url))
+    heads = tmp_path / "audit-heads.txt"
+    closed = json.loads(ok(apportion("periods", "close", "2026-01", "--head-file", str(heads),
+                                     "--json", db=sqlite_url, user="dave")).stdout)
+    assert heads.read_text().split() == ["2026-01", closed["audit_head"]]
+    verified = json.loads(ok(apportion("audit", "verify", "--head-file", str(heads), "--json",
+                                       db=sqlite_url, user="erin")).stdout)
+    assert verified["valid"] and verified["head"] == closed["audit_head"]
+    database = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    with database:
+        database.execute("DELETE FROM audit_events WHERE sequence > (SELECT max(sequence) - 2 "
+                         "FROM audit_events)")
+        database.execute("UPDATE audit_chain_head SET sequence = (SELECT max(sequence) FROM "
+                         "audit_events), hash = (SELECT hash FROM audit_events ORDER BY "
+                         "sequence DESC LIMIT 1)")
+    database.close()
+    result = apportion("audit", "verify", "--head-file", str(heads), db=sqlite_url, user="erin")
+    assert result.returncode == 1 and "truncated" in result.stderr
+    exported = tmp_path / "audit.jsonl"
+    ok(apportion("audit", "export", str(exported), db=sqlite_url, user="erin"))
+    assert len(exported.read_text().splitlines()) == verified["events"] - 2
