@@ -49,12 +49,31 @@ def needs_upgrade(engine: Engine) -> bool:
     return True
 
 
-def upgrade(engine: Engine) -> bool:
-    """Bring the schema to the newest version; returns True when anything was applied."""
-    if not needs_upgrade(engine):
+def upgrade(engine: Engine, revision: str = "head") -> bool:
+    """Bring the schema to the newest version (or ``revision``); True when anything was applied.
+
+    On SQLite, altering a table means copying it (Alembic's batch mode), which foreign keys
+    would refuse while other tables point at it: they are switched off for the migration, as
+    SQLite's documentation prescribes, checked afterwards, and switched on again.
+    """
+    if revision == "head" and not needs_upgrade(engine):
         return False
     config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        raw = connection.connection.driver_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, or it is ignored
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise SchemaError(f"the migration left {len(broken)} broken references, "
+                                          f"first in table {broken[0][0]}; nothing was changed")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
     return True

@@ -7,6 +7,8 @@ from dataclasses import replace
 
 from ledger.access import Permission
 from ledger.asset import Asset, AssetEvent, AssetEventKind, DepreciationBook, LifecycleStatus
+from ledger.books import effective_schedule
+from ledger.depreciation import DepreciationError
 from ledger.errors import InputError, InputErrors, NotFoundError
 from ledger.ports import UnitOfWork
 from ledger.services.base import Changes, authorize, record_change
@@ -109,6 +111,17 @@ def record_asset_event(*, uow: UnitOfWork, event: AssetEvent) -> Changes:
                                                      uow.assets.books(event.asset_tag)}:
         raise InputError(f"asset {event.asset_tag} has no book {event.book}", field="book",
                          value=event.book)
+    # Refuse now an event the depreciation books cannot take (a date outside the schedule, an
+    # impairment below salvage), rather than at month-end when the run would stop on it.
+    earlier = uow.assets.events(event.asset_tag)
+    for book in uow.assets.books(event.asset_tag):
+        if event.book in (None, book.book) and event.kind is not AssetEventKind.TRANSFER:
+            try:
+                effective_schedule(book, [*earlier, event])
+            except DepreciationError as exc:
+                raise InputError(exc.message, source=f"asset {asset.tag}",
+                                 row=f"book {book.book}", field=exc.field,
+                                 value=exc.value) from None
     updated = asset
     if event.kind is AssetEventKind.TRANSFER:
         if uow.cost_centres.get(event.to_cost_centre or "") is None:

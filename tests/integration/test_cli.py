@@ -306,3 +306,22 @@ def test_the_head_kept_at_close_catches_a_trail_cut_short(sqlite_url: str,
     exported = tmp_path / "audit.jsonl"
     ok(apportion("audit", "export", str(exported), db=sqlite_url, user="erin"))
     assert len(exported.read_text().splitlines()) == verified["events"] - 2
+
+
+def test_asset_events_from_the_command_line_change_the_next_run(sqlite_url: str) -> None:
+    ok(apportion("init", "--demo", db=sqlite_url))
+    ok(apportion("assets", "transfer", "SRV-00002", "--to", "6050", "--date", "2026-10-16",
+                 db=sqlite_url, user="alice"))
+    ok(apportion("assets", "dispose", "SRV-00003", "--date", "2026-10-31", "--proceeds",
+                 "500", db=sqlite_url, user="alice"))
+    refused = apportion("assets", "impair", "SRV-00004", "--book", "IFRS", "--date",
+                        "2026-10-15", "--amount", "99999999", db=sqlite_url, user="alice")
+    assert refused.returncode == 1 and "asset SRV-00004" in refused.stderr
+    view = json.loads(ok(apportion("assets", "depreciation", "SRV-00002", "--book", "IFRS",
+                                   "--json", db=sqlite_url)).stdout)
+    assert [c["cost_centre"] for c in view["cost_centres"]][-1] == "6050"
+    disposed = json.loads(ok(apportion("assets", "depreciation", "SRV-00003", "--book", "IFRS",
+                                       "--json", db=sqlite_url)).stdout)
+    assert disposed["disposal"]["date"] == "2026-10-31"
+    assert Decimal(disposed["disposal"]["gain_or_loss"]) == (
+        Decimal("500") - Decimal(disposed["disposal"]["net_book_value"]))

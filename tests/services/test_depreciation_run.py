@@ -12,7 +12,7 @@ from ledger.asset import Asset, AssetEvent, AssetEventKind, DepreciationBook, Li
 from ledger.books import effective_schedule
 from ledger.calendar import FiscalCalendar
 from ledger.depreciation import DepreciationTerms
-from ledger.errors import InputErrors, PeriodClosedError, PermissionDeniedError
+from ledger.errors import InputError, InputErrors, PeriodClosedError, PermissionDeniedError
 from ledger.journal import Side
 from ledger.persistence.unit_of_work import UnitOfWorkFactory
 from ledger.reference import AccountType, CostCentre, GlAccount
@@ -152,11 +152,21 @@ def test_a_change_of_estimate_applies_from_its_period_on(laptop_app) -> None:
     assert charges(laptop_app, "2026-06") == {"1010": D("310.00")}
 
 
-def test_an_event_the_schedule_cannot_take_stops_the_run_naming_the_asset(laptop_app) -> None:
-    with laptop_app.uow() as uow:
+def test_an_event_the_books_cannot_take_is_refused_when_recorded(laptop_app) -> None:
+    with laptop_app.uow() as uow, pytest.raises(InputError, match="asset LT-1") as raised:
         asset_services.record_asset_event(uow=uow, event=AssetEvent(
             "LT-1", AssetEventKind.IMPAIRMENT, date(2026, 2, 10), book="IFRS",
             amount=D("9999.00")))
+    assert raised.value.field == "amount"
+    with laptop_app.uow(read_only=True) as uow:
+        assert uow.assets.events("LT-1") == []
+
+
+def test_an_event_the_schedule_cannot_take_stops_the_run_naming_the_asset(laptop_app) -> None:
+    # An event stored before its book changed (or by an older version) still cannot slip by.
+    with laptop_app.uow() as uow:
+        uow.assets.add_event(AssetEvent("LT-1", AssetEventKind.IMPAIRMENT, date(2026, 2, 10),
+                                        book="IFRS", amount=D("9999.00")))
         uow.commit()
     with pytest.raises(InputErrors, match="asset LT-1") as raised:
         run(laptop_app, "2026-03")

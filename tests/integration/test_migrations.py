@@ -1,0 +1,35 @@
+"""An older database is upgraded with its data intact, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.persistence import migrate
+from ledger.services.audit import verify_audit
+from ledger.services.status import status_summary
+
+
+@pytest.mark.parametrize("older", ["0002_assets", "0003_journal_lifecycle"])
+def test_a_database_written_by_an_older_version_upgrades_with_everything_kept(
+    demo_app, older
+) -> None:
+    from alembic import command
+
+    with demo_app.uow(read_only=True) as uow:
+        before = status_summary(uow=uow)
+    config = migrate._config()
+    with demo_app.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        with connection.begin():
+            config.attributes["connection"] = connection
+            command.downgrade(config, older)
+        if connection.dialect.name == "sqlite":
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+    assert migrate.current_revision(demo_app.engine) == older
+    assert migrate.upgrade(demo_app.engine) is True
+    with demo_app.uow(read_only=True) as uow:
+        after = status_summary(uow=uow)
+        problems, head = verify_audit(uow=uow)
+    assert after == before
+    assert problems == [] and head.sequence == before["audit_events"]
