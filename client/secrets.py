@@ -34,9 +34,15 @@ class SecretStoreError(ApportionError):
     """No safe place to keep or find an ERP secret."""
 
 
+#: Backends that keep nothing: secrets must then come from APPORTION_ERP_SECRET.
+KEEPS_NOTHING = ("keyring.backends.null", "keyring.backends.fail")
+
+
 def _backend() -> keyring.backend.KeyringBackend:
     backend = keyring.get_keyring()
     name = f"{type(backend).__module__}.{type(backend).__qualname__}"
+    if type(backend).__module__ == "keyring.backends.fail":
+        return backend  # no keyring at all on this machine (a server): nothing is kept
     if name not in ALLOWED_BACKENDS:
         raise SecretStoreError(
             f"the keyring backend {name} is not trusted with secrets (it may store them in "
@@ -54,7 +60,7 @@ def store_secret(profile: str, username: str | None, secret: str) -> bool:
     """Keep ``secret`` for ``profile`` in the OS keyring; False when the backend keeps nothing
     (the null backend), so the caller can tell the user to use APPORTION_ERP_SECRET."""
     backend = _backend()
-    if type(backend).__module__ == "keyring.backends.null":
+    if type(backend).__module__ in KEEPS_NOTHING:
         return False
     try:
         backend.set_password(SERVICE, f"{profile}:{username or ''}", secret)
@@ -68,8 +74,12 @@ def secret_for(profile: str, username: str | None) -> str:
     from_env = os.environ.get(ENV_SECRET)
     if from_env:
         return from_env
+    backend = _backend()
+    if type(backend).__module__ in KEEPS_NOTHING:
+        raise SecretStoreError(f"no system keyring is available on this machine; set "
+                               f"{ENV_SECRET} to the secret of ERP profile {profile}")
     try:
-        secret = _backend().get_password(SERVICE, f"{profile}:{username or ''}")
+        secret = backend.get_password(SERVICE, f"{profile}:{username or ''}")
     except keyring.errors.KeyringError as exc:
         raise SecretStoreError(f"the keyring could not be read: {exc}") from None
     if not secret:

@@ -19,6 +19,7 @@ from ledger.calendar import Period, PeriodStatus
 from ledger.erp import ErpDocument, ErpProfile, JournalPosting
 from ledger.journal import Journal, JournalEntry
 from ledger.reference import Company, CostCentre, DriverQuantity, FxRate, GlAccount
+from ledger.scheduling import JobRun, RunOutcome
 
 
 class Clock(Protocol):
@@ -141,6 +142,16 @@ class ErpProfileRepository(Protocol):
     def save(self, profile: ErpProfile) -> None: ...
 
 
+class JobRunRepository(Protocol):
+    def claim(self, job: str, scheduled_for: datetime, holder: str, now: datetime,
+              attempt: int = 1) -> int | None: ...
+    def finish(self, run_id: int, outcome: RunOutcome, now: datetime,
+               counts: dict[str, Any] | None = None, message: str | None = None) -> None: ...
+    def running(self) -> list[JobRun]: ...
+    def last(self, job: str) -> JobRun | None: ...
+    def history(self, job: str | None = None, limit: int = 100) -> list[JobRun]: ...
+
+
 class UserRepository(Protocol):
     def roles_of(self, login: str) -> frozenset[Role]: ...
     def grant(self, login: str, role: Role) -> None: ...
@@ -177,6 +188,7 @@ class UnitOfWork(Protocol):
     leases: LeaseRepository
     posting_log: PostingLog
     erp_profiles: ErpProfileRepository
+    job_runs: JobRunRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -289,3 +289,23 @@ class ErpProfileRecord(Base):
     company_code: Mapped[str] = mapped_column(String(40))
     username: Mapped[str | None] = mapped_column(String(200))
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class JobRunRecord(Base):
+    """One run of a scheduled job. A due time is claimed once: (job, scheduled_for, attempt)
+    is unique, so two schedulers never run the same fire of a job twice."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "scheduled_for", "attempt"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(60), index=True)
+    scheduled_for: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    holder: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(String(20), index=True)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    message: Mapped[str | None] = mapped_column(Text)

@@ -47,6 +47,7 @@ from ledger.persistence.records import (
     ErpProfileRecord,
     FxRateRecord,
     GlAccountRecord,
+    JobRunRecord,
     JournalLineRecord,
     JournalRecord,
     LeaseRecord,
@@ -55,6 +56,7 @@ from ledger.persistence.records import (
     UserRoleRecord,
 )
 from ledger.reference import AccountType, Company, CostCentre, DriverQuantity, FxRate, GlAccount
+from ledger.scheduling import JobRun, RunOutcome
 
 
 class _Repository:
@@ -413,6 +415,50 @@ class SqlAlchemyErpProfileRepository(_Repository):
         record.kind, record.url = profile.kind, profile.url
         record.company_code, record.username = profile.company_code, profile.username
         record.settings = dict(profile.settings)
+
+
+def _job_run(r: JobRunRecord) -> JobRun:
+    return JobRun(r.id, r.job, r.scheduled_for, r.attempt, r.holder, r.started_at,
+                  r.finished_at, RunOutcome(r.outcome), dict(r.counts or {}), r.message)
+
+
+class SqlAlchemyJobRunRepository(_Repository):
+    def claim(self, job: str, scheduled_for: datetime, holder: str, now: datetime,
+              attempt: int = 1) -> int | None:
+        """Insert the run of ``job`` for ``scheduled_for``; None when another scheduler has
+        already claimed that fire (the unique constraint decides, even across processes)."""
+        record = JobRunRecord(job=job, scheduled_for=scheduled_for, attempt=attempt,
+                              holder=holder, started_at=now, outcome=RunOutcome.RUNNING.value,
+                              counts={})
+        try:
+            with self.session.begin_nested():
+                self.session.add(record)
+        except IntegrityError:
+            return None
+        return record.id
+
+    def finish(self, run_id: int, outcome: RunOutcome, now: datetime,
+               counts: dict[str, Any] | None = None, message: str | None = None) -> None:
+        record = self.session.get(JobRunRecord, run_id)
+        assert record is not None
+        record.outcome, record.finished_at = outcome.value, now
+        record.counts, record.message = dict(counts or {}), message
+
+    def running(self) -> list[JobRun]:
+        return [_job_run(r) for r in self.session.scalars(
+            select(JobRunRecord).where(JobRunRecord.outcome == RunOutcome.RUNNING.value))]
+
+    def last(self, job: str) -> JobRun | None:
+        record = self.session.scalars(select(JobRunRecord).where(JobRunRecord.job == job)
+                                      .order_by(JobRunRecord.scheduled_for.desc(),
+                                                JobRunRecord.attempt.desc()).limit(1)).first()
+        return None if record is None else _job_run(record)
+
+    def history(self, job: str | None = None, limit: int = 100) -> list[JobRun]:
+        query = select(JobRunRecord).order_by(JobRunRecord.id.desc()).limit(limit)
+        if job is not None:
+            query = query.where(JobRunRecord.job == job)
+        return [_job_run(r) for r in self.session.scalars(query)]
 
 
 class SqlAlchemyUserRepository(_Repository):

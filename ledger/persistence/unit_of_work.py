@@ -30,6 +30,7 @@ from ledger.persistence.repositories import (
     SqlAlchemyErpProfileRepository,
     SqlAlchemyFxRateRepository,
     SqlAlchemyGlAccountRepository,
+    SqlAlchemyJobRunRepository,
     SqlAlchemyJournalRepository,
     SqlAlchemyLeaseRepository,
     SqlAlchemyPeriodRepository,
@@ -65,6 +66,7 @@ class SqlAlchemyUnitOfWork:
         self.leases = SqlAlchemyLeaseRepository(self.session)
         self.posting_log = SqlAlchemyPostingLog(self.session)
         self.erp_profiles = SqlAlchemyErpProfileRepository(self.session)
+        self.job_runs = SqlAlchemyJobRunRepository(self.session)
         self.actor = Actor(self._login, self.users.roles_of(self._login))
         return self
 

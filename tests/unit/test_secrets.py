@@ -54,5 +54,5 @@ def test_the_environment_secret_serves_headless_machines(monkeypatch) -> None:
 def test_with_no_keyring_and_no_variable_the_user_is_told_what_to_do(monkeypatch) -> None:
     monkeypatch.delenv("APPORTION_ERP_SECRET", raising=False)
     assert store_secret("sap", "demo", "x") is False  # the null backend keeps nothing
-    with pytest.raises(SecretStoreError, match="APPORTION_ERP_SECRET"):
+    with pytest.raises(SecretStoreError, match="set APPORTION_ERP_SECRET"):
         secret_for("sap", "demo")
