@@ -17,6 +17,7 @@ from ledger.audit import AuditEvent, ChainedEvent, ChainHead
 from ledger.books import PeriodCharge
 from ledger.calendar import Period, PeriodStatus
 from ledger.erp import ErpDocument, ErpProfile, JournalPosting
+from ledger.finding import Finding, TicketRef
 from ledger.journal import Journal, JournalEntry
 from ledger.reference import Company, CostCentre, DriverQuantity, FxRate, GlAccount
 from ledger.scheduling import JobRun, RunOutcome
@@ -47,6 +48,24 @@ class ErpGateway(Protocol):
         """Documents with our external references posted from ``first`` to ``last`` inclusive,
         for the daily reconciliation."""
         ...
+
+
+class TicketSink(Protocol):
+    """A service desk (adapters in ``connectors.ticketing``): one ticket per finding key."""
+
+    def open_or_update(self, finding: Finding) -> TicketRef:
+        """Open a ticket for ``finding``, or update the open one carrying its key."""
+        ...
+
+    def close(self, finding_key: str, resolution: str) -> TicketRef | None:
+        """Close the open ticket carrying ``finding_key`` (None when there is none)."""
+        ...
+
+
+class Notifier(Protocol):
+    """Tells a person (by mail) about a finding that concerns them."""
+
+    def notify(self, finding: Finding) -> None: ...
 
 
 class CompanyRepository(Protocol):
