@@ -116,6 +116,12 @@ cron = "*/15 * * * *"
 [jobs.erp_reconcile]         # daily: what the ERP holds against what was posted
 kind = "erp_reconcile"
 cron = "0 6 * * *"
+
+[jobs.anomalies]             # nightly: spikes, untagged growth, untagged new resources
+kind = "anomaly_detection"
+cron = "30 5 * * *"
+days = 7
+required_tags = ["cost-centre"]
 """
 
 
@@ -240,7 +246,21 @@ def _billing_pickup(ctx: JobContext) -> dict[str, Any]:
     return counts
 
 
+def _anomaly_detection(ctx: JobContext) -> dict[str, Any]:
+    from ledger.services.anomalies import detect_anomalies
+
+    with ctx.app.uow() as uow:
+        report = detect_anomalies(
+            uow=uow, store=ctx.app.cost_facts(), today=ctx.scheduled_for.date(),
+            days=int(ctx.job.options.get("days", 7)),
+            required_tags=tuple(ctx.job.options.get("required_tags", ())))
+        uow.commit()
+    return {"new": len(report.new), "updated": len(report.updated),
+            "cleared": len(report.cleared)}
+
+
 JOB_KINDS: dict[str, JobFunction] = {
+    "anomaly_detection": _anomaly_detection,
     "post_journals": _post_journals,
     "erp_reconcile": _erp_reconcile,
     "depreciation_run": _depreciation_run,

@@ -18,6 +18,7 @@ class Permission(enum.StrEnum):
     MANAGE_REFERENCE_DATA = "reference.manage"
     MANAGE_DRIVERS = "drivers.manage"
     IMPORT_COSTS = "costs.import"
+    REVIEW_FINDINGS = "findings.review"
     DRAFT_JOURNALS = "journals.draft"
     APPROVE_JOURNALS = "journals.approve"
     POST_JOURNALS = "journals.post"
@@ -41,9 +42,9 @@ class Role(enum.StrEnum):
 _P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({_P.READ}),
-    Role.ASSET_MANAGER: frozenset({_P.READ, _P.MANAGE_ASSETS}),
+    Role.ASSET_MANAGER: frozenset({_P.READ, _P.MANAGE_ASSETS, _P.REVIEW_FINDINGS}),
     Role.COST_ANALYST: frozenset({_P.READ, _P.MANAGE_DRIVERS, _P.IMPORT_COSTS,
-                                  _P.DRAFT_JOURNALS}),
+                                  _P.DRAFT_JOURNALS, _P.REVIEW_FINDINGS}),
     Role.APPROVER: frozenset({_P.READ, _P.APPROVE_JOURNALS, _P.POST_JOURNALS}),
     Role.CONTROLLER: frozenset({_P.READ, _P.CLOSE_PERIODS, _P.REOPEN_PERIODS,
                                 _P.MANAGE_REFERENCE_DATA, _P.APPROVE_JOURNALS,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -50,3 +51,29 @@ class TicketRef:
     system: str
     id: str
     url: str | None = None
+
+
+class FindingStatus(enum.StrEnum):
+    """open: needs a look; acknowledged: someone is on it; dismissed: looked at, not a
+    problem (with the reason); cleared: the condition went away by itself."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    DISMISSED = "dismissed"
+    CLEARED = "cleared"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFinding:
+    """A finding as Apportion keeps it, with its review and its ticket."""
+
+    id: int
+    finding: Finding
+    kind: str
+    status: FindingStatus
+    first_seen_at: datetime
+    last_seen_at: datetime
+    reviewed_by: str | None = None
+    reason: str | None = None
+    ticket: TicketRef | None = None
+    ticket_evidence: dict[str, Any] | None = None

@@ -17,7 +17,7 @@ from ledger.audit import AuditEvent, ChainedEvent, ChainHead
 from ledger.books import PeriodCharge
 from ledger.calendar import Period, PeriodStatus
 from ledger.erp import ErpDocument, ErpProfile, JournalPosting
-from ledger.finding import Finding, TicketRef
+from ledger.finding import Finding, FindingStatus, StoredFinding, TicketRef
 from ledger.journal import Journal, JournalEntry
 from ledger.reference import Company, CostCentre, DriverQuantity, FxRate, GlAccount
 from ledger.scheduling import JobRun, RunOutcome
@@ -171,6 +171,18 @@ class JobRunRepository(Protocol):
     def history(self, job: str | None = None, limit: int = 100) -> list[JobRun]: ...
 
 
+class FindingRepository(Protocol):
+    def by_key(self, key: str) -> StoredFinding | None: ...
+    def get(self, finding_id: int) -> StoredFinding | None: ...
+    def list(self, *, statuses: Sequence[str] = (),
+             kind: str | None = None) -> list[StoredFinding]: ...
+    def save(self, finding: Finding, *, kind: str, now: datetime) -> tuple[int, bool]: ...
+    def set_status(self, finding_id: int, status: FindingStatus, *, by: str | None,
+                   reason: str | None) -> None: ...
+    def set_ticket(self, finding_id: int, ticket: TicketRef | None,
+                   evidence: dict[str, Any] | None) -> None: ...
+
+
 class UserRepository(Protocol):
     def roles_of(self, login: str) -> frozenset[Role]: ...
     def grant(self, login: str, role: Role) -> None: ...
@@ -208,6 +220,7 @@ class UnitOfWork(Protocol):
     posting_log: PostingLog
     erp_profiles: ErpProfileRepository
     job_runs: JobRunRepository
+    findings: FindingRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

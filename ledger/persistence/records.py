@@ -309,3 +309,29 @@ class JobRunRecord(Base):
     outcome: Mapped[str] = mapped_column(String(20), index=True)
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     message: Mapped[str | None] = mapped_column(Text)
+
+
+class FindingRecord(Base):
+    """An anomaly or another finding, its review, and the ticket that tracks it."""
+
+    __tablename__ = "findings"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(400))
+    description: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(10))
+    evidence: Mapped[dict] = mapped_column(JSON)
+    cost_centre: Mapped[str | None] = mapped_column(String(40))
+    owner_email: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    ticket_system: Mapped[str | None] = mapped_column(String(20))
+    ticket_id: Mapped[str | None] = mapped_column(String(60))
+    ticket_url: Mapped[str | None] = mapped_column(String(400))
+    ticket_evidence: Mapped[dict | None] = mapped_column(JSON)

@@ -32,6 +32,7 @@ from ledger.calendar import Period, PeriodStatus
 from ledger.depreciation import DepreciationTerms, FiscalYearStart
 from ledger.erp import ErpProfile
 from ledger.errors import ConflictError
+from ledger.finding import Finding, FindingStatus, Severity, StoredFinding, TicketRef
 from ledger.journal import Journal, JournalEntry, JournalLine, JournalStatus, Side
 from ledger.money import from_minor_units, to_minor_units
 from ledger.persistence.records import (
@@ -45,6 +46,7 @@ from ledger.persistence.records import (
     DepreciationChargeRecord,
     DriverQuantityRecord,
     ErpProfileRecord,
+    FindingRecord,
     FxRateRecord,
     GlAccountRecord,
     JobRunRecord,
@@ -415,6 +417,65 @@ class SqlAlchemyErpProfileRepository(_Repository):
         record.kind, record.url = profile.kind, profile.url
         record.company_code, record.username = profile.company_code, profile.username
         record.settings = dict(profile.settings)
+
+
+def _stored_finding(r: FindingRecord) -> StoredFinding:
+    finding = Finding(r.key, r.title, r.description, Severity(r.severity), dict(r.evidence),
+                      r.cost_centre, r.owner_email)
+    ticket = (TicketRef(r.ticket_system, r.ticket_id, r.ticket_url)
+              if r.ticket_system and r.ticket_id else None)
+    return StoredFinding(r.id, finding, r.kind, FindingStatus(r.status), r.first_seen_at,
+                         r.last_seen_at, r.reviewed_by, r.reason, ticket, r.ticket_evidence)
+
+
+class SqlAlchemyFindingRepository(_Repository):
+    def by_key(self, key: str) -> StoredFinding | None:
+        record = self.session.scalars(select(FindingRecord).where(FindingRecord.key == key)
+                                      ).first()
+        return None if record is None else _stored_finding(record)
+
+    def get(self, finding_id: int) -> StoredFinding | None:
+        record = self.session.get(FindingRecord, finding_id)
+        return None if record is None else _stored_finding(record)
+
+    def list(self, *, statuses: Sequence[str] = (), kind: str | None = None) -> list[StoredFinding]:
+        query = select(FindingRecord).order_by(FindingRecord.id)
+        if statuses:
+            query = query.where(FindingRecord.status.in_([str(s) for s in statuses]))
+        if kind is not None:
+            query = query.where(FindingRecord.kind == kind)
+        return [_stored_finding(r) for r in self.session.scalars(query)]
+
+    def save(self, finding: Finding, *, kind: str, now: datetime) -> tuple[int, bool]:
+        """Insert the finding or refresh its evidence; returns (id, created)."""
+        record = self.session.scalars(select(FindingRecord).where(
+            FindingRecord.key == finding.key)).first()
+        created = record is None
+        if record is None:
+            record = FindingRecord(key=finding.key, kind=kind, first_seen_at=now,
+                                   status=FindingStatus.OPEN.value)
+            self.session.add(record)
+        record.title, record.description = finding.title, finding.description
+        record.severity, record.evidence = finding.severity.value, dict(finding.evidence)
+        record.cost_centre, record.owner_email = finding.cost_centre, finding.owner_email
+        record.last_seen_at = now
+        self.session.flush()
+        return record.id, created
+
+    def set_status(self, finding_id: int, status: FindingStatus, *, by: str | None,
+                   reason: str | None) -> None:
+        record = self.session.get(FindingRecord, finding_id)
+        assert record is not None
+        record.status, record.reviewed_by, record.reason = status.value, by, reason
+
+    def set_ticket(self, finding_id: int, ticket: TicketRef | None,
+                   evidence: dict[str, Any] | None) -> None:
+        record = self.session.get(FindingRecord, finding_id)
+        assert record is not None
+        record.ticket_system = ticket.system if ticket else None
+        record.ticket_id = ticket.id if ticket else None
+        record.ticket_url = ticket.url if ticket else None
+        record.ticket_evidence = evidence
 
 
 def _job_run(r: JobRunRecord) -> JobRun:

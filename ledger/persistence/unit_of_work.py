@@ -28,6 +28,7 @@ from ledger.persistence.repositories import (
     SqlAlchemyDepreciationChargeRepository,
     SqlAlchemyDriverRepository,
     SqlAlchemyErpProfileRepository,
+    SqlAlchemyFindingRepository,
     SqlAlchemyFxRateRepository,
     SqlAlchemyGlAccountRepository,
     SqlAlchemyJobRunRepository,
@@ -67,6 +68,7 @@ class SqlAlchemyUnitOfWork:
         self.posting_log = SqlAlchemyPostingLog(self.session)
         self.erp_profiles = SqlAlchemyErpProfileRepository(self.session)
         self.job_runs = SqlAlchemyJobRunRepository(self.session)
+        self.findings = SqlAlchemyFindingRepository(self.session)
         self.actor = Actor(self._login, self.users.roles_of(self._login))
         return self
 

@@ -159,4 +159,4 @@ def test_a_configuration_error_names_the_job_and_field(tmp_path) -> None:
         load_config(path)
     assert (raised.value.row, raised.value.field) == ("job nightly", "cron")
     assert set(load_config(None).jobs) == {"billing_pickup", "depreciation", "post_journals",
-                                           "erp_reconcile"}
+                                           "erp_reconcile", "anomalies"}
