@@ -1118,6 +1118,22 @@ def erp_test(ctx: click.Context, name: str) -> None:
         console.print(f"{name} answers: {len(documents)} document(s) in the last week.")
 
 
+@erp.command("sync")
+@click.argument("name")
+@json_option
+@click.pass_context
+def erp_sync(ctx: click.Context, name: str) -> None:
+    """Bring cost centres and GL accounts from ERP NAME into Apportion (all or nothing)."""
+    from client.erp import sync_master_data
+
+    with opened(ctx) as app:
+        changes = sync_master_data(app, name)
+    if ctx.ensure_object(Options).json:
+        print_json(changes_json(changes))
+    else:
+        console.print(f"Master data from {name}: {describe_changes(changes)}.")
+
+
 @cli.command("sandbox-erp")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)

@@ -77,7 +77,11 @@ class BusinessCentralSettings:
         api_path: path of the API root below ``base_url``.
         company_id: the company's GUID; when None it is looked up by name (= company code).
         currency: the company's local currency (API v2.0 journal lines have no currency).
-        cost_centre_dimension: dimension code that carries the cost centre.
+        cost_centre_dimension: dimension code that carries the cost centre (its dimension
+            values are the cost centres read by :mod:`connectors.erp.master_data`).
+        account_types: master data: account types by account-number prefix, e.g.
+            ``7990=recovery,159=accumulated_depreciation`` (longest prefix wins; see
+            :func:`connectors.erp.master_data.parse_account_types`).
         journal_prefix: start of the batch codes this adapter creates (batch codes are 10
             characters: prefix + hash of the idempotency key).
         connect_timeout, operation_timeout: seconds.
@@ -96,6 +100,7 @@ class BusinessCentralSettings:
     company_id: str | None = None
     currency: str = "USD"
     cost_centre_dimension: str = "COSTCENTER"
+    account_types: str = ""
     journal_prefix: str = "AP"
     connect_timeout: float = 10.0
     operation_timeout: float = 60.0
@@ -252,6 +257,18 @@ class HttpxBusinessCentralGateway:
                             f"postingDate le {last.isoformat()}",
                  "$expand": "dimensionSetLines"})
         return self._group(rows, company_code)
+
+    # -- master data -----------------------------------------------------------------------
+
+    def read_company_collection(self, company_code: str, path: str,
+                                params: dict[str, str] | None = None, *,
+                                what: str) -> list[dict[str, Any]]:
+        """Every row (all pages) of ``companies({id})/{path}`` for the company named
+        ``company_code``; errors as for lookups (refused: ErpRejectedError; no connection:
+        ErpUnavailableError; timeout, 5xx, unreadable: ErpAmbiguousError)."""
+        with self._reading(what):
+            company = self._company_id(company_code)
+            return self._collection(f"companies({company})/{path}", dict(params or {}))
 
     # -- steps -----------------------------------------------------------------------------
 

@@ -6,8 +6,9 @@ ZeepSapJournalGateway` use this reader. It queries the entity set of journal ent
 the shipped EDMX of that service is an analytical cube without document-level fields, so a tenant
 may expose the same item fields through another service or a custom CDS view) with ``$filter`` on
 ``CompanyCode``, ``OriginalReferenceDocument`` and ``PostingDate``, follows ``__next`` paging links
-on the same origin only, and groups the items into one :class:`ledger.erp.ErpDocument` per
-(company code, fiscal year, accounting document).
+on the same origin only (:func:`read_entity_set`, also used by the master-data readers of
+:mod:`connectors.erp.master_data`), and groups the items into one
+:class:`ledger.erp.ErpDocument` per (company code, fiscal year, accounting document).
 
 Item fields read: CompanyCode, FiscalYear, AccountingDocument, LedgerGLLineItem, PostingDate,
 OriginalReferenceDocument, GLAccount, CostCenter, AmountInTransactionCurrency (signed: credits
@@ -137,71 +138,85 @@ class SapJournalItemReader:
         if self._query.ledger:
             clauses.append(f"Ledger eq {odata_literal(self._query.ledger)}")
         url = f"{self._query.service_url.rstrip('/')}/{self._query.entity_set}"
-        params: dict[str, str] | None = {
+        params = {
             "$filter": " and ".join(clauses),
             "$select": ",".join(ITEM_FIELDS),
             "$orderby": "AccountingDocument,LedgerGLLineItem",
             "$format": "json",
         }
-        rows: list[dict[str, Any]] = []
-        for _page in range(MAX_PAGES):
-            payload = self._get(url, params)
-            body = payload.get("d") if isinstance(payload, dict) else None
-            if isinstance(body, dict):
-                results = body.get("results")
-                next_link = body.get("__next")
-            elif isinstance(body, list):  # OData v2 without the "results" wrapper
-                results, next_link = body, None
-            else:
-                raise ErpAmbiguousError("the SAP OData reply has no 'd' object; cannot read it")
-            if not isinstance(results, list):
-                raise ErpAmbiguousError("the SAP OData reply has no result list; cannot read it")
-            rows.extend(results)
-            if not next_link:
-                break
-            if not next_link.startswith("http"):
-                next_link = str(httpx.URL(url).join(next_link))
-            if not same_origin(next_link, self._query.service_url):
-                raise ErpAmbiguousError(
-                    f"the SAP OData reply points its next page at another server ({next_link})"
-                )
-            url, params = next_link, None
-        else:
-            raise ErpAmbiguousError(f"the SAP OData reply has more than {MAX_PAGES} pages")
+        rows = read_entity_set(self._client, url, params, origin=self._query.service_url,
+                               max_response_bytes=self._cap)
         try:
             return group_items(rows)
         except (KeyError, ValueError, TypeError) as exc:
             raise ErpAmbiguousError(f"the SAP OData reply has an unreadable item: {exc}") from None
 
-    def _get(self, url: str, params: dict[str, str] | None) -> Any:
-        try:
-            with self._client.stream("GET", url, params=params,
-                                     headers={"Accept": "application/json"}) as response:
-                body = read_capped_httpx(response, self._cap)
-                status = response.status_code
-        except httpx.ConnectError as exc:
-            raise ErpUnavailableError(
-                f"cannot reach the SAP OData service at {url}: {exc}") from None
-        except httpx.TimeoutException:
+
+def read_entity_set(client: httpx.Client, url: str, params: dict[str, str] | None, *,
+                    origin: str, max_response_bytes: int) -> list[dict[str, Any]]:
+    """Every row of an OData v2 entity set query, following ``__next`` links on ``origin``'s
+    scheme, host and port only, each reply read with the size cap.
+
+    Raises ErpUnavailableError (no connection), ErpAmbiguousError (timeout, 5xx, unreadable or
+    oversized reply, a next link to another server, too many pages) or ODataReadError (4xx).
+    """
+    rows: list[dict[str, Any]] = []
+    for _page in range(MAX_PAGES):
+        payload = _get(client, url, params, max_response_bytes)
+        body = payload.get("d") if isinstance(payload, dict) else None
+        if isinstance(body, dict):
+            results = body.get("results")
+            next_link = body.get("__next")
+        elif isinstance(body, list):  # OData v2 without the "results" wrapper
+            results, next_link = body, None
+        else:
+            raise ErpAmbiguousError("the SAP OData reply has no 'd' object; cannot read it")
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            raise ErpAmbiguousError("the SAP OData reply has no result list; cannot read it")
+        rows.extend(results)
+        if not next_link:
+            return rows
+        if not isinstance(next_link, str):
+            raise ErpAmbiguousError("the SAP OData reply has an unreadable next-page link")
+        if not next_link.startswith("http"):
+            next_link = str(httpx.URL(url).join(next_link))
+        if not same_origin(next_link, origin):
             raise ErpAmbiguousError(
-                f"the SAP OData service at {url} did not answer in time") from None
-        except httpx.HTTPError as exc:
-            raise ErpAmbiguousError(f"the SAP OData read failed: {exc}") from None
-        except ResponseTooLargeError as exc:
-            raise ErpAmbiguousError(f"the SAP OData reply was refused: {exc}") from None
-        if status in (401, 403):
-            raise ODataReadError(
-                f"SAP refused the OData read (HTTP {status}): check the user and its roles"
+                f"the SAP OData reply points its next page at another server ({next_link})"
             )
-        if 400 <= status < 500:
-            raise ODataReadError(f"SAP refused the OData query (HTTP {status}): "
-                                 f"{_odata_message(body) or 'no message'}")
-        if status >= 500 or status != 200:
-            raise ErpAmbiguousError(f"the SAP OData service answered HTTP {status}")
-        try:
-            return loads_exact(body)
-        except ValueError:
-            raise ErpAmbiguousError("the SAP OData reply is not valid JSON") from None
+        url, params = next_link, None
+    raise ErpAmbiguousError(f"the SAP OData reply has more than {MAX_PAGES} pages")
+
+
+def _get(client: httpx.Client, url: str, params: dict[str, str] | None, cap: int) -> Any:
+    try:
+        with client.stream("GET", url, params=params,
+                           headers={"Accept": "application/json"}) as response:
+            body = read_capped_httpx(response, cap)
+            status = response.status_code
+    except httpx.ConnectError as exc:
+        raise ErpUnavailableError(
+            f"cannot reach the SAP OData service at {url}: {exc}") from None
+    except httpx.TimeoutException:
+        raise ErpAmbiguousError(
+            f"the SAP OData service at {url} did not answer in time") from None
+    except httpx.HTTPError as exc:
+        raise ErpAmbiguousError(f"the SAP OData read failed: {exc}") from None
+    except ResponseTooLargeError as exc:
+        raise ErpAmbiguousError(f"the SAP OData reply was refused: {exc}") from None
+    if status in (401, 403):
+        raise ODataReadError(
+            f"SAP refused the OData read (HTTP {status}): check the user and its roles"
+        )
+    if 400 <= status < 500:
+        raise ODataReadError(f"SAP refused the OData query (HTTP {status}): "
+                             f"{_odata_message(body) or 'no message'}")
+    if status >= 500 or status != 200:
+        raise ErpAmbiguousError(f"the SAP OData service answered HTTP {status}")
+    try:
+        return loads_exact(body)
+    except ValueError:
+        raise ErpAmbiguousError("the SAP OData reply is not valid JSON") from None
 
 
 def _odata_message(body: bytes) -> str:

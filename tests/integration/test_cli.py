@@ -325,3 +325,20 @@ def test_asset_events_from_the_command_line_change_the_next_run(sqlite_url: str)
     assert disposed["disposal"]["date"] == "2026-10-31"
     assert Decimal(disposed["disposal"]["gain_or_loss"]) == (
         Decimal("500") - Decimal(disposed["disposal"]["net_book_value"]))
+
+
+def test_erp_sync_brings_master_data_from_the_sandbox(sqlite_url: str, tmp_path: Path) -> None:
+    from connectors.erp.sandbox.server import SandboxErp
+
+    ok(apportion("init", "--company-code", "MRD1", "--company-name", "Meridian", db=sqlite_url))
+    with SandboxErp.start("127.0.0.1", 0, tmp_path / "erp") as sandbox:
+        env = {"APPORTION_ERP_SECRET": "demo"}
+        ok(apportion("erp", "add", "sap", "--kind", "sap-soap", "--url", sandbox.url,
+                     "--username", "demo", db=sqlite_url, env=env))
+        first = json.loads(ok(apportion("erp", "sync", "sap", "--json", db=sqlite_url,
+                                        env=env)).stdout)
+        again = json.loads(ok(apportion("erp", "sync", "sap", "--json", db=sqlite_url,
+                                        env=env)).stdout)
+    assert first["created"] >= 40 + 17 and again["created"] == again["updated"] == 0
+    status = json.loads(ok(apportion("status", "--json", db=sqlite_url)).stdout)
+    assert status["cost_centres"] == 40 and status["gl_accounts"] == 17

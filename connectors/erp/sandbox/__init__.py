@@ -5,7 +5,9 @@ Start one with :meth:`SandboxErp.start` (tests) or :func:`serve_forever` (``appo
 sandbox-erp``).
 """
 
+from connectors.erp.sandbox.chart import ChartAccount, ChartCostCentre
 from connectors.erp.sandbox.faults import FaultKind, FaultPlan
 from connectors.erp.sandbox.server import RunningSandbox, SandboxErp, serve_forever
 
-__all__ = ["FaultKind", "FaultPlan", "RunningSandbox", "SandboxErp", "serve_forever"]
+__all__ = ["ChartAccount", "ChartCostCentre", "FaultKind", "FaultPlan", "RunningSandbox",
+           "SandboxErp", "serve_forever"]

@@ -1,6 +1,6 @@
 """The sandbox's Microsoft Dynamics 365 Business Central face: API v2.0 journals,
 journalLines (with dimensionSetLines), ``Microsoft.NAV.post``, generalLedgerEntries, accounts,
-dimensionValues, and an OAuth2 client-credentials token endpoint.
+dimensions, dimensionValues, companyInformation, and an OAuth2 client-credentials token endpoint.
 
 Like Business Central, an unknown account is refused when the journal line is inserted, an
 unknown dimension value when the dimension line is inserted, and an unbalanced document or a
@@ -47,7 +47,19 @@ ROUTES = [
     ("entries", re.compile(rf"^companies\({GUID}\)/generalLedgerEntries$")),
     ("accounts", re.compile(rf"^companies\({GUID}\)/accounts$")),
     ("dimension_values", re.compile(rf"^companies\({GUID}\)/dimensionValues$")),
+    ("dimensions_list", re.compile(rf"^companies\({GUID}\)/dimensions$")),
+    ("values_of_dimension", re.compile(
+        rf"^companies\({GUID}\)/dimensions\({GUID}\)/dimensionValues$")),
+    ("company_information", re.compile(rf"^companies\({GUID}\)/companyInformation$")),
 ]
+# Business Central's G/L account categories (API v2.0 enum) per sandbox account kind.
+CATEGORIES = {"asset": ("Assets", "Equipment"),
+              "accumulated_depreciation": ("Assets", "Accumulated Depreciation"),
+              "liability": ("Liabilities", "Current Liabilities"),
+              "equity": ("Equity", "Common Stock"),
+              "revenue": ("Income", "Income, Services"),
+              "expense": ("Expense", "Other Expenses"),
+              "recovery": ("Expense", "Other Expenses")}
 _NAMESPACE = uuid.UUID("6f1c1f0e-7d0e-4a39-9a7e-2f2d5d0b9c11")
 
 
@@ -364,15 +376,42 @@ class BusinessCentralService:
         return self._collection(request, rows)
 
     def _accounts_get(self, request: Request, cid: str) -> Reply:
-        rows = [{"id": _stable_id("account", a), "number": a, "displayName": f"Account {a}",
-                 "category": "", "subCategory": "", "blocked": False, "accountType": "Posting",
-                 "directPosting": True} for a in sorted(self.chart.accounts)]
+        rows = []
+        for account in self.chart.account_records:
+            category, sub_category = CATEGORIES[account.kind]
+            rows.append({"id": _stable_id("account", account.number), "number": account.number,
+                         "displayName": account.name[:100], "category": category,
+                         "subCategory": sub_category, "blocked": account.blocked,
+                         "accountType": "Posting", "directPosting": True,
+                         "lastModifiedDateTime": "2026-01-01T00:00:00Z"})
         return self._collection(request, rows)
 
+    def _dimension_value_rows(self) -> list[dict[str, Any]]:
+        return [{"id": _stable_id("dimension-value", f"{self.dimension}:{c.code}"),
+                 "code": c.code, "dimensionId": _stable_id("dimension", self.dimension),
+                 "displayName": c.name[:50], "consolidationCode": "",
+                 "lastModifiedDateTime": "2026-01-01T00:00:00Z"}
+                for c in self.chart.cost_centre_records]
+
     def _dimension_values_get(self, request: Request, cid: str) -> Reply:
-        rows = [{"id": _stable_id("dimension-value", f"{self.dimension}:{c}"), "code": c,
-                 "dimensionId": _stable_id("dimension", self.dimension), "displayName": c}
-                for c in sorted(self.chart.cost_centres)]
+        return self._collection(request, self._dimension_value_rows())
+
+    def _dimensions_list_get(self, request: Request, cid: str) -> Reply:
+        rows = [{"id": _stable_id("dimension", self.dimension), "code": self.dimension,
+                 "displayName": "Cost centre", "lastModifiedDateTime": "2026-01-01T00:00:00Z"}]
+        return self._collection(request, rows)
+
+    def _values_of_dimension_get(self, request: Request, cid: str, did: str) -> Reply:
+        if did != _stable_id("dimension", self.dimension):
+            return bc_error(404, "Internal_RecordNotFound", "The dimension does not exist.")
+        return self._collection(request, self._dimension_value_rows())
+
+    def _company_information_get(self, request: Request, cid: str) -> Reply:
+        code = self._companies[cid]
+        rows = [{"id": cid, "displayName": self.chart.company_name(code),
+                 "currencyCode": self.chart.companies[code],
+                 "currentFiscalYearStartDate": "2026-01-01",
+                 "lastModifiedDateTime": "2026-01-01T00:00:00Z"}]
         return self._collection(request, rows)
 
     def _collection(self, request: Request, rows: list[dict[str, Any]]) -> Reply:

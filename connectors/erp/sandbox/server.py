@@ -7,6 +7,9 @@ Endpoints (``{url}`` is the server's base URL):
                                                             pointing here)
 ``POST /sap/bc/srt/scs_ext/sap/journalentrycreaterequestconfi``  Journal Entry - Post (SOAP)
 ``GET  /sap/opu/odata/sap/API_JOURNALENTRYITEMBASIC_SRV/A_JournalEntryItemBasic``  OData v2 items
+``GET  /sap/opu/odata/sap/API_COSTCENTER_SRV/A_CostCenter[Text]``  master data, OData v2 (see
+``GET  /sap/opu/odata/sap/API_GLACCOUNTINCHARTOFACCOUNTS_SRV/...``  :mod:`.master`): cost centres,
+``GET  /sap/opu/odata/sap/API_COMPANYCODE_SRV/A_CompanyCode``  G/L accounts, company codes
 ``POST /oauth2/token``                                      OAuth2 client credentials (for BC)
 ``/v2.0/{tenant}/{environment}/api/v2.0/companies(...)/...``  Business Central API v2.0
 ``GET  /sandbox/documents[?system=&external_reference=&company_code=]``  posted documents (JSON)
@@ -40,8 +43,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from connectors.erp.hardening import loads_exact
 from connectors.erp.sandbox.bc import API_PREFIX, TOKEN_PATH, BusinessCentralService
-from connectors.erp.sandbox.chart import SandboxChart
+from connectors.erp.sandbox.chart import ChartAccount, ChartCostCentre, SandboxChart
 from connectors.erp.sandbox.faults import FaultKind, FaultPlan
+from connectors.erp.sandbox.master import SapMasterDataService
 from connectors.erp.sandbox.sap import ODATA_PATH, SOAP_PATH, SapService
 from connectors.erp.sandbox.store import SandboxStore
 from connectors.erp.sandbox.wire import STATUS_TEXT, Reply, Request, json_reply, text_reply
@@ -80,6 +84,7 @@ class SandboxApp:
         self.stopping = threading.Event()
         self.sap = SapService(store, chart, faults, slow_seconds=slow_seconds,
                               hang_seconds=hang_seconds, stopping=self.stopping)
+        self.sap_master = SapMasterDataService(chart)
         self.bc = BusinessCentralService(
             store, chart, faults, client_id=username, client_secret=secret,
             cost_centre_dimension=cost_centre_dimension, slow_seconds=slow_seconds,
@@ -125,7 +130,8 @@ class SandboxApp:
         match = API_PREFIX.match(path)
         if match:
             return self.bc.handle(request, match["rest"])
-        if path == SOAP_PATH or path.startswith(ODATA_PATH + "/"):
+        master = self.sap_master.serves(path)
+        if path == SOAP_PATH or path.startswith(ODATA_PATH + "/") or master:
             if not self._basic_ok(request):
                 return Reply(401, b"Logon failed", "text/plain",
                              {"WWW-Authenticate": 'Basic realm="SAP NetWeaver Application Server"'})
@@ -137,6 +143,8 @@ class SandboxApp:
                 return text_reply(405, "method not allowed")
             if request.method != "GET":
                 return text_reply(405, "the OData service is read-only")
+            if master:
+                return self.sap_master.handle(request)
             return self.sap.odata(request, path[len(ODATA_PATH) + 1:])
         return text_reply(404, f"no such resource: {path}")
 
@@ -233,10 +241,11 @@ class SandboxErp:
     @staticmethod
     def start(host: str = "127.0.0.1", port: int = 0, data_dir: Path | str | None = None, *,
               fault_rate: float = 0.0, seed: int = 0,
-              accounts: Iterable[str] | None = None,
-              cost_centres: Iterable[str] | None = None,
+              accounts: Iterable[str | ChartAccount] | None = None,
+              cost_centres: Iterable[str | ChartCostCentre] | None = None,
               companies: Mapping[str, str] | None = None,
               closed_periods: Iterable[str] = (),
+              company_names: Mapping[str, str] | None = None,
               fault_rates: Mapping[str, float] | None = None,
               username: str = "demo",
               secret: str = "demo",  # noqa: S107 (the documented demo pair)
@@ -251,7 +260,11 @@ class SandboxErp:
             fault_rate: probability that a posting request meets a fault, spread over all kinds.
             seed: seeds the per-request fault draws.
             accounts, cost_centres, companies: master data (company code -> currency); the
-                demo company's values where not given.
+                demo company's values where not given. Accounts and cost centres are codes
+                or :class:`~connectors.erp.sandbox.chart.ChartAccount` /
+                :class:`~connectors.erp.sandbox.chart.ChartCostCentre` records (names,
+                kinds, business units, validity served as master data).
+            company_names: company code -> name, served as master data.
             closed_periods: ``YYYY-MM`` periods that refuse postings.
             fault_rates: per-kind rates (``FaultKind`` values); overrides ``fault_rate``.
             username, secret: accepted credentials (``demo``/``demo`` by default).
@@ -264,7 +277,7 @@ class SandboxErp:
         directory = Path(data_dir)
         chart = SandboxChart.of(companies=dict(companies) if companies is not None else None,
                                 accounts=accounts, cost_centres=cost_centres,
-                                closed_periods=closed_periods)
+                                closed_periods=closed_periods, company_names=company_names)
         store = SandboxStore(directory / DATABASE_NAME)
         app = SandboxApp(
             store=store, chart=chart,
@@ -309,6 +322,8 @@ def serve_forever(host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     echo(f"sandbox ERP listening on {sandbox.url} (data in {sandbox.data_dir})")
     echo(f"  SAP SOAP:  {sandbox.url}{SOAP_PATH}  (WSDL: ?wsdl)")
     echo(f"  SAP OData: {sandbox.url}{ODATA_PATH}")
+    echo(f"  SAP master data: {sandbox.url}/sap/opu/odata/sap/API_COSTCENTER_SRV, "
+         "API_GLACCOUNTINCHARTOFACCOUNTS_SRV, API_COMPANYCODE_SRV")
     echo(f"  BC API:    {sandbox.url}/v2.0/sandbox/production/api/v2.0  "
          f"(token: {sandbox.url}{TOKEN_PATH})")
     echo(f"  companies: {', '.join(sandbox.company_codes)}; user {sandbox.username}; "
