@@ -19,7 +19,7 @@ from typing import Any
 from ledger.access import Permission
 from ledger.anomaly import SpikeRule, find_spikes, find_untagged_growth, missing_tag_findings
 from ledger.costfacts import CostFactStore
-from ledger.errors import ConflictError, InputError, NotFoundError
+from ledger.errors import ApportionError, ConflictError, InputError, NotFoundError
 from ledger.finding import Finding, FindingStatus, Severity, StoredFinding
 from ledger.ports import Notifier, TicketSink, UnitOfWork
 from ledger.services.base import authorize, record_change
@@ -188,6 +188,7 @@ class TicketReport:
     updated: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     notified: list[str] = field(default_factory=list)
+    failed_notifications: list[str] = field(default_factory=list)
 
 
 def sync_tickets(*, uow: UnitOfWork, sink: TicketSink, notifier: Notifier | None = None,
@@ -206,8 +207,14 @@ def sync_tickets(*, uow: UnitOfWork, sink: TicketSink, notifier: Notifier | None
         uow.findings.set_ticket(stored.id, ticket, dict(stored.finding.evidence))
         if stored.ticket is None and notifier is not None and \
                 order.index(stored.finding.severity) >= order.index(notify_from):
-            notifier.notify(stored.finding)
-            report.notified.append(stored.finding.key)
+            try:
+                notifier.notify(stored.finding)
+            except ApportionError as exc:
+                # A mail that cannot go must not undo the ticket bookkeeping (which would
+                # count the ticket as new and mail the owner again on the next run).
+                report.failed_notifications.append(f"{stored.finding.key}: {exc}")
+            else:
+                report.notified.append(stored.finding.key)
     for stored in uow.findings.list(statuses=[FindingStatus.CLEARED, FindingStatus.DISMISSED]):
         if stored.ticket is None:
             continue
