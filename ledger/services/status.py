@@ -6,11 +6,10 @@ from typing import Any
 
 from ledger.access import Permission
 from ledger.calendar import PeriodStatus, current_period
+from ledger.journal import JournalStatus
 from ledger.ports import UnitOfWork
 from ledger.services.base import authorize
 
-JOURNAL_STATUSES = ("draft", "submitted", "approved", "posting", "posted", "failed", "unknown",
-                    "reversed")
 
 
 def status_summary(*, uow: UnitOfWork) -> dict[str, Any]:
@@ -19,7 +18,7 @@ def status_summary(*, uow: UnitOfWork) -> dict[str, Any]:
     periods = uow.periods.list()
     period = current_period(periods, uow.clock.now().date())
     company = uow.company.get()
-    journals = dict.fromkeys(JOURNAL_STATUSES, 0)
+    journals = dict.fromkeys((s.value for s in JournalStatus), 0)
     journals.update(uow.journals.count_by_status())
     return {
         "company": company.code if company else None,
