@@ -11,7 +11,6 @@ from ledger.ports import UnitOfWork
 from ledger.services.base import authorize
 
 
-
 def status_summary(*, uow: UnitOfWork) -> dict[str, Any]:
     """Counts of the main things, JSON-ready. Later work adds its own keys; keys never vanish."""
     authorize(uow, Permission.READ, doing="read the status")
