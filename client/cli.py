@@ -11,21 +11,31 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from client import bootstrap
-from client.bootstrap import App
+from client.commands.common import (
+    Options,
+    changes_json,
+    console,
+    describe_changes,
+    err_console,
+    json_default,
+    json_option,
+    opened,
+    plain,
+    print_json,
+    read,
+    show,
+    write,
+)
 from ledger.access import Permission, parse_role
 from ledger.errors import ApportionError, ConflictError, InputError, InputErrors
 from ledger.money import MoneyError, to_decimal
@@ -33,77 +43,12 @@ from ledger.ports import UnitOfWork
 from ledger.reference import Company
 from ledger.services import periods as period_services
 from ledger.services import reference_data, users
-from ledger.services.base import Changes, snapshot
+from ledger.services.base import Changes
 from ledger.services.status import status_summary
 from ledger.services.users import bootstrap_administrator
 
-T = TypeVar("T")
-
 EXIT_ERROR = 1
 EXIT_INTERNAL = 70
-
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
-
-
-@dataclass
-class Options:
-    db: str | None = None
-    json: bool = False
-    debug: bool = False
-    scheduler_config: Path | None = None
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, frozenset | set):
-        return sorted(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, default=_json_default, indent=2, ensure_ascii=False))
-
-
-def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--json`` on a subcommand, equivalent to the global ``apportion --json``."""
-
-    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-        if value:
-            ctx.ensure_object(Options).json = True
-
-    return click.option("--json", "as_json", is_flag=True, expose_value=False,
-                        callback=callback, help="Print one JSON document.")(command)
-
-
-@contextmanager
-def opened(ctx: click.Context, *, create: bool = False) -> Iterator[App]:
-    options = ctx.ensure_object(Options)
-    app = bootstrap.open_app(options.db, create=create)
-    if app.upgraded and not create:
-        err_console.print(f"Upgraded the database schema at {app.where}.")
-    try:
-        yield app
-    finally:
-        app.close()
-
-
-def describe_changes(changes: Changes) -> str:
-    parts = [f"{n} {label}" for n, label in ((changes.created, "created"),
-                                              (changes.updated, "updated"),
-                                              (changes.deleted, "deleted"),
-                                              (changes.unchanged, "unchanged")) if n]
-    return ", ".join(parts) or "nothing to do"
-
-
-def changes_json(changes: Changes) -> dict[str, Any]:
-    return {"created": changes.created, "updated": changes.updated, "deleted": changes.deleted,
-            "unchanged": changes.unchanged, "entities": sorted(changes.entities)}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -833,7 +778,7 @@ def journals_show(ctx: click.Context, journal_id: int) -> None:
     journal, attempts = read(ctx, load)
     row = _journal_row(journal)
     if ctx.ensure_object(Options).json:
-        print_json({**row, "lines": [_plain(line) for line in journal.entry.lines],
+        print_json({**row, "lines": [plain(line) for line in journal.entry.lines],
                     "attempts": [{"outcome": o, "message": m} for o, m in attempts]})
         return
     console.print(f"Journal {journal.id}: {journal.entry.description} ({row['status']}), "
@@ -1422,7 +1367,7 @@ def audit_export(ctx: click.Context, file: Path) -> None:
         authorize(uow, Permission.READ_AUDIT, doing="export the audit trail")
         with file.open("w", encoding="utf-8") as handle:
             for chained in uow.audit.chain():
-                handle.write(json.dumps(_event_json(chained), default=_json_default,
+                handle.write(json.dumps(_event_json(chained), default=json_default,
                                         ensure_ascii=False, sort_keys=True) + "\n")
                 count += 1
     console.print(f"Wrote {count} events to {file}.")
@@ -1507,7 +1452,7 @@ def _month_end_json(result: Any) -> dict[str, Any]:
         "period": result.period, "journal_ids": list(result.journal_ids),
         "replaced_drafts": result.replaced, "total": result.total,
         "currency": result.currency, "headcount": result.headcount,
-        "lines": [_plain(line) for line in result.entry.lines],
+        "lines": [plain(line) for line in result.entry.lines],
         "depreciation": [
             {"book": b.book, "assets": b.assets, "total": b.total,
              "journal_ids": list(b.journal_ids), "posts_to_ledger": b.posts_to_ledger}
@@ -1546,43 +1491,14 @@ def _print_month_end(result: Any, names: dict[str, str]) -> None:
                       f"{total} ({outcome}).")
 
 
-# --- helpers -------------------------------------------------------------------------------
+def _register_commands() -> None:
+    """Join the command modules of :mod:`client.commands` to the group."""
+    from client.commands import register_all
+
+    register_all(cli)
 
 
-def read(ctx: click.Context, operation: Callable[[UnitOfWork], T]) -> T:
-    """Run a read-only service call in its own unit of work."""
-    with opened(ctx) as app, app.uow(read_only=True) as uow:
-        return operation(uow)
-
-
-def write(ctx: click.Context, what: str, operation: Callable[[UnitOfWork], Changes],
-          message: Callable[[Changes], str] | None = None) -> Changes:
-    """Run a writing service call in its own unit of work, commit it, and report the changes."""
-    with opened(ctx) as app, app.uow() as uow:
-        changes = operation(uow)
-        uow.commit()
-    if ctx.ensure_object(Options).json:
-        print_json(changes_json(changes))
-    else:
-        console.print(f"{what}: {message(changes) if message else describe_changes(changes)}.")
-    return changes
-
-
-def show(ctx: click.Context, key: str, rows: Sequence[Any],
-         columns: Sequence[tuple[str, Callable[[Any], Any]]],
-         extra: dict[str, Any] | None = None) -> None:
-    """Print rows as ``{key: [...]}`` JSON (with ``extra`` keys first) or as a table."""
-    if ctx.ensure_object(Options).json:
-        print_json({**(extra or {}), key: [_plain(row) for row in rows]})
-        return
-    table = Table(*(header for header, _ in columns))
-    for row in rows:
-        table.add_row(*("" if (cell := get(row)) is None else str(cell) for _, get in columns))
-    console.print(table)
-
-
-def _plain(value: Any) -> Any:
-    return snapshot(value)
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

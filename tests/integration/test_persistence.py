@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from client.bootstrap import NotInitialisedError, open_app
 from ledger.persistence import migrate
-from ledger.persistence.records import Base
+from ledger.persistence.schema import metadata
 from ledger.reference import CostCentre
 from ledger.services import reference_data
 from ledger.staging import staged
@@ -23,7 +23,7 @@ from ledger.staging import staged
 def test_the_migrations_build_exactly_the_schema_the_records_describe(app) -> None:
     with app.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, Base.metadata)
+        differences = compare_metadata(context, metadata)
     assert differences == [], "a record changed without a migration: add one"
 
 

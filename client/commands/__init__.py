@@ -1,0 +1,19 @@
+"""The ``apportion`` subcommands, one module per domain.
+
+Each module defines ``register(cli)`` that adds its commands or groups to the top-level group;
+:func:`register_all` calls them in a fixed order. Shared plumbing is in :mod:`.common`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+MODULES = ("allocation", "inventory", "licences", "governance")
+
+
+def register_all(cli: click.Group) -> None:
+    for name in MODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.register(cli)

@@ -1,0 +1,9 @@
+"""Allocation: rule sets, runs, explain, impact, drivers and invoices."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Add this module's commands to ``cli``."""

@@ -1,0 +1,9 @@
+"""Governance: scopes, provisioning, budgets, exceptions, contracts."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Add this module's commands to ``cli``."""
