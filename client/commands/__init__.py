@@ -10,7 +10,7 @@ import importlib
 
 import click
 
-MODULES = ("allocation", "inventory", "licences", "governance")
+MODULES = ("allocation", "inventory", "licences", "governance", "gui")
 
 
 def register_all(cli: click.Group) -> None:
