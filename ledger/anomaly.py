@@ -205,3 +205,187 @@ def missing_tag_findings(resources: Mapping[str, Mapping[str, Any]],
                           "first_seen": str(attributes.get("first_seen")),
                           "cost": str(attributes.get("cost"))}))
     return findings
+
+
+# -- allocation outliers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShareRule:
+    """When a cost centre's share of a pool counts as moved far from its own history.
+
+    Attributes:
+        periods: how many earlier periods form the baseline.
+        min_history: fewer earlier periods than this: no judgement.
+        threshold: robust z-score (against the median and MAD of its earlier shares) beyond
+            which the share is an outlier, in either direction;
+        min_change: and the share must differ from its median by at least this fraction of
+            the pool (a share that wobbles between 0.1 % and 0.3 % is not news).
+    """
+
+    periods: int = 12
+    min_history: int = 3
+    threshold: Decimal = Decimal(4)
+    min_change: Decimal = Decimal("0.05")
+
+
+@dataclass(frozen=True, slots=True)
+class ShareOutlier:
+    """A cost centre whose share of an allocation pool moved far from its history.
+
+    Attributes:
+        pool: what was allocated (a rule set, a pool name).
+        period: the period judged (``YYYY-MM``).
+        cost_centre: the receiving cost centre.
+        share: its share of the pool in ``period`` (0 to 1).
+        baseline: the median of its shares in the earlier periods.
+        spread: their median absolute deviation.
+        score: robust z-score (None when the earlier shares were all equal).
+        amount: what it received in ``period``; pool_total: the pool's total then.
+        compared_periods: the earlier periods the baseline was taken from.
+    """
+
+    pool: str
+    period: str
+    cost_centre: str
+    share: Decimal
+    baseline: Decimal
+    spread: Decimal
+    score: Decimal | None
+    amount: Decimal
+    pool_total: Decimal
+    compared_periods: tuple[str, ...] = ()
+
+    @property
+    def change(self) -> Decimal:
+        return self.share - self.baseline
+
+    @property
+    def severity(self) -> Severity:
+        moved = abs(self.change)
+        if moved >= Decimal("0.25"):
+            return Severity.CRITICAL
+        if moved >= Decimal("0.15"):
+            return Severity.HIGH
+        if moved >= Decimal("0.08"):
+            return Severity.MEDIUM
+        return Severity.LOW
+
+    def finding(self, *, owner_email: str | None = None, currency: str = "USD") -> Finding:
+        direction = "rose" if self.change > 0 else "fell"
+        return Finding(
+            key=f"anomaly:allocation-share:{self.pool}:{self.cost_centre}:{self.period}",
+            title=f"Cost centre {self.cost_centre}'s share of {self.pool} {direction} to "
+                  f"{self.share:.1%} in {self.period} (usually {self.baseline:.1%})",
+            description=(f"In {self.period} cost centre {self.cost_centre} received "
+                         f"{self.amount:,.2f} {currency} of {self.pool}'s "
+                         f"{self.pool_total:,.2f}, a share of {self.share:.1%} against a median "
+                         f"of {self.baseline:.1%} over the {len(self.compared_periods)} periods "
+                         "before. Check the driver data (head counts, usage, tags) and the "
+                         "rule before the allocation is approved."),
+            severity=self.severity, cost_centre=self.cost_centre, owner_email=owner_email,
+            evidence={"pool": self.pool, "period": self.period,
+                      "cost_centre": self.cost_centre, "share": format(self.share, ".4f"),
+                      "baseline_share": format(self.baseline, ".4f"),
+                      "spread": format(self.spread, ".4f"),
+                      "score": None if self.score is None else format(self.score, ".2f"),
+                      "amount": format(self.amount, "f"),
+                      "pool_total": format(self.pool_total, "f"),
+                      "compared_periods": list(self.compared_periods)})
+
+
+def find_share_outliers(pool: str, history: Mapping[str, Mapping[str, Decimal]], period: str,
+                        rule: ShareRule | None = None) -> list[ShareOutlier]:
+    """The cost centres whose share of ``pool`` in ``period`` is far from their own history.
+
+    ``history`` maps period (``YYYY-MM``, sortable) to cost centre to the amount allocated to
+    it; it must hold ``period`` itself. A cost centre missing from a period received nothing
+    then (share 0), so one that appears from nowhere with a large share, or vanishes, counts.
+    Periods whose pool total is zero are ignored."""
+    rule = rule or ShareRule()
+
+    def shares(amounts: Mapping[str, Decimal]) -> dict[str, Decimal] | None:
+        total = sum(amounts.values(), Decimal(0))
+        return {cc: a / total for cc, a in amounts.items()} if total != 0 else None
+
+    current_amounts = history.get(period, {})
+    current = shares(current_amounts)
+    earlier = [p for p in sorted(history) if p < period][-rule.periods:]
+    past = [(p, s) for p in earlier if (s := shares(history[p])) is not None]
+    if current is None or len(past) < rule.min_history:
+        return []
+    total = sum(current_amounts.values(), Decimal(0))
+    centres = set(current).union(*(s for _, s in past))
+    outliers = []
+    for centre in sorted(centres):
+        series = [s.get(centre, Decimal(0)) for _, s in past]
+        share = current.get(centre, Decimal(0))
+        baseline = _median(series)
+        spread = _median([abs(v - baseline) for v in series])
+        change = share - baseline
+        if abs(change) < rule.min_change:
+            continue
+        score = None
+        if spread > 0:
+            score = change / (MAD_SCALE * spread)
+            if abs(score) < rule.threshold:
+                continue
+        outliers.append(ShareOutlier(pool, period, centre, share, baseline, spread, score,
+                                     current_amounts.get(centre, Decimal(0)), total,
+                                     tuple(p for p, _ in past)))
+    return outliers
+
+
+# -- assets no discovery source sees any more -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnseenAsset:
+    """An in-service asset that no discovery source has reported for a while.
+
+    Attributes:
+        asset: its tag or id; name: what people call it.
+        last_seen: the last day any source reported it (None: never).
+        sources: the sources that used to report it.
+        cost_centre: who is charged for it (and whose owner hears of it).
+    """
+
+    asset: str
+    name: str | None
+    last_seen: date | None
+    sources: tuple[str, ...] = ()
+    cost_centre: str | None = None
+
+    def days_unseen(self, today: date) -> int | None:
+        return None if self.last_seen is None else (today - self.last_seen).days
+
+    def finding(self, *, today: date, max_days: int, owner_email: str | None = None
+                ) -> Finding:
+        days = self.days_unseen(today)
+        severity = Severity.HIGH if days is None or days >= 3 * max_days else Severity.MEDIUM
+        seen = "has never been reported" if days is None else \
+            f"was last reported on {self.last_seen} ({days} days ago)"
+        return Finding(
+            key=f"inventory:unseen-asset:{self.asset}",
+            title=f"Asset {self.asset}{f' ({self.name})' if self.name else ''} "
+                  + ("never seen by any discovery source" if days is None else
+                     f"not seen by any discovery source for {days} days"),
+            description=(f"The in-service asset {self.asset} {seen} by any discovery source "
+                         f"({max_days} days is the limit). It may be lost, retired without "
+                         "a record, or off the network: find it, or retire it so that it is "
+                         "no longer charged and depreciated."),
+            severity=severity, cost_centre=self.cost_centre, owner_email=owner_email,
+            evidence={"asset": self.asset, "name": self.name,
+                      "last_seen": None if self.last_seen is None else self.last_seen.isoformat(),
+                      "days_unseen": days, "max_days": max_days,
+                      "sources": list(self.sources)})
+
+
+def unseen_asset_findings(assets: Sequence[UnseenAsset], *, today: date, max_days: int,
+                          owners: Mapping[str, str | None] | None = None) -> list[Finding]:
+    """A finding per asset unseen for ``max_days`` days or more (or never seen)."""
+    owners = owners or {}
+    return [asset.finding(today=today, max_days=max_days,
+                          owner_email=owners.get(asset.cost_centre or ""))
+            for asset in sorted(assets, key=lambda a: a.asset)
+            if (days := asset.days_unseen(today)) is None or days >= max_days]

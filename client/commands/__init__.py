@@ -10,7 +10,7 @@ import importlib
 
 import click
 
-MODULES = ("allocation", "inventory", "licences", "governance", "gui")
+MODULES = ("allocation", "inventory", "licences", "governance", "gui", "automation")
 
 
 def register_all(cli: click.Group) -> None:

@@ -23,28 +23,18 @@ from typing import Any
 
 import httpx
 
-# The loggers of the libraries we drive; filters on a logger only see records emitted by that
-# very logger (not its children), so the emitting modules are listed one by one.
+# The loggers of the libraries we drive, and of every adapter of ours, by package. A filter on
+# a logger sees only that very logger's records, but a handler on a logger sees every record of
+# its descendants on the way up to the handlers that print them; so a silent handler carrying
+# the redacting filter sits on each package logger (see :class:`_RedactingHandler`) and covers
+# every module below it, including adapters added later.
 WATCHED_LOGGERS = (
     "zeep",
-    "zeep.transports",
-    "zeep.wsdl.bindings.soap",
-    "zeep.xsd.schema",
-    "zeep.wsdl.wsdl",
     "urllib3",
-    "urllib3.connectionpool",
     "requests",
     "httpx",
-    "httpx._client",
     "httpcore",
-    "httpcore.connection",
-    "httpcore.http11",
-    "httpcore.http2",
-    "httpcore.proxy",
-    "connectors.erp",
-    "connectors.erp.sap_soap",
-    "connectors.erp.sap_odata",
-    "connectors.erp.business_central",
+    "connectors",
 )
 
 REDACTED = "***"
@@ -88,7 +78,29 @@ class SecretRedactingFilter(logging.Filter):
         return True
 
 
+class _RedactingHandler(logging.Handler):
+    """Prints nothing: its filter rewrites each passing record in place, before the record
+    propagates to the handlers that print it (the logger's own handlers come first).
+
+    Being a handler, it would also stop Python's last resort (warnings to stderr when nothing
+    configured logging); so when no printing handler is up the chain, it hands the (redacted)
+    record to the last resort itself."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        last = logging.lastResort
+        if last is None or record.levelno < last.level:
+            return
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None:
+            if any(not isinstance(h, _RedactingHandler) for h in logger.handlers):
+                return
+            logger = logger.parent if logger.propagate else None
+        last.handle(record)
+
+
 _FILTER = SecretRedactingFilter()
+_HANDLER = _RedactingHandler()
+_HANDLER.addFilter(_FILTER)
 _installed = False
 _install_lock = threading.Lock()
 
@@ -99,7 +111,12 @@ def _install() -> None:
         if _installed:
             return
         for name in WATCHED_LOGGERS:
-            logging.getLogger(name).addFilter(_FILTER)
+            logger = logging.getLogger(name)
+            logger.addFilter(_FILTER)  # records logged on the package logger itself
+            if _HANDLER not in logger.handlers:
+                # ... and those of every module below it; first, so that a printing handler
+                # configured on the same logger earlier sees the record already redacted.
+                logger.handlers.insert(0, _HANDLER)
         _installed = True
 
 

@@ -13,29 +13,19 @@ kept on the ticket too, so an unchanged finding costs one search and no write.
 
 Every failure the caller should hear of (no connection, a timeout, a refusal, a 5xx, an
 unreadable reply) is a :class:`TicketingError` carrying the service desk's own error text.
-Secrets are registered with the log redaction filter of :mod:`connectors.erp.hardening` and with
-the same filter on this package's loggers; no adapter logs a request or reply body.
+Secrets are registered with the log redaction of :mod:`connectors.erp.hardening`, which covers
+every ``connectors.*`` logger (this package's included); no adapter logs a request or reply body.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import logging
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.erp.hardening import SecretRedactingFilter, protect_secrets
+from connectors.erp.hardening import protect_secrets
 from ledger.errors import ApportionError
-
-# Filters only see records of the logger they sit on, not of its children: name each module.
-_LOGGERS = ("connectors.ticketing", "connectors.ticketing.transport",
-            "connectors.ticketing.jira", "connectors.ticketing.servicenow",
-            "connectors.ticketing.mail")
-_REDACTION = SecretRedactingFilter()
-for _name in _LOGGERS:
-    logging.getLogger(_name).addFilter(_REDACTION)
 
 # Longest service-desk error text carried into a TicketingError (some return whole HTML pages).
 MAX_ERROR_TEXT = 500
@@ -61,12 +51,8 @@ class TicketingError(ApportionError):
 def protect_ticketing_secrets(secret: str | None, *, username: str | None = None) -> None:
     """Keep ``secret`` (and the HTTP Basic token ``username:secret``) out of every log record
     of httpx, httpcore and this package."""
-    if not secret:
-        return
-    protect_secrets(secret, username=username)
-    extra = [base64.b64encode(f"{username}:{secret}".encode()).decode("ascii")] \
-        if username is not None else []
-    _REDACTION.add(secret, *extra)
+    if secret:
+        protect_secrets(secret, username=username)
 
 
 def evidence_fingerprint(evidence: Mapping[str, Any]) -> str:

@@ -10,14 +10,23 @@ opened while it is open or acknowledged, closed when it is cleared or dismissed.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from ledger.access import Permission
-from ledger.anomaly import SpikeRule, find_spikes, find_untagged_growth, missing_tag_findings
+from ledger.anomaly import (
+    ShareRule,
+    SpikeRule,
+    UnseenAsset,
+    find_share_outliers,
+    find_spikes,
+    find_untagged_growth,
+    missing_tag_findings,
+    unseen_asset_findings,
+)
 from ledger.costfacts import CostFactStore
 from ledger.errors import ApportionError, ConflictError, InputError, NotFoundError
 from ledger.finding import Finding, FindingStatus, Severity, StoredFinding
@@ -91,11 +100,62 @@ def _new_resources(store: CostFactStore, first: date, last: date) -> dict[str, d
                        "cost": cost} for resource, seen, tags, service, cost in rows}
 
 
+#: Findings about a past event (a day's spike): they stay until someone reviews them. Every
+#: other kind describes a condition and clears when a detection that looked for it no longer
+#: finds it.
+EVENT_KINDS = frozenset({"cost_spike"})
+
+ShareHistory = Mapping[str, Mapping[str, Mapping[str, Decimal]]]
+
+
+def allocation_share_history(uow: UnitOfWork) -> ShareHistory:
+    """What each cost centre received from each pool per period, from the current (not
+    superseded) allocation runs: ``pool/currency`` -> period -> cost centre -> amount (shares
+    are only compared within one currency)."""
+    from ledger.allocation.stored import RunStatus
+
+    history: dict[str, dict[str, dict[str, Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(Decimal)))
+    for run in uow.allocation_runs.list(status=RunStatus.DRAFT):
+        for line in uow.allocation_runs.lines(run.id):
+            history[f"{line.pool}/{line.currency}"][run.period][line.cost_centre] += \
+                line.amount
+    return history
+
+
+def unseen_assets_from_inventory(uow: UnitOfWork, max_days: int) -> list[UnseenAsset]:
+    """In-service assets no discovery source has seen for ``max_days`` days, from the
+    inventory's reconciliation (:func:`ledger.services.inventory.last_seen`)."""
+    from ledger.services.inventory import last_seen
+
+    return [UnseenAsset(a.tag, a.name, None if a.last_seen is None else a.last_seen.date(),
+                        cost_centre=a.cost_centre)
+            for a in last_seen(uow=uow, days=max_days)]
+
+
+def _share_findings(history: ShareHistory, owners: Mapping[str, str | None], currency: str,
+                    rule: ShareRule | None) -> list[Finding]:
+    found = []
+    for pool, periods in sorted(history.items()):
+        for period in sorted(periods):
+            for outlier in find_share_outliers(pool, periods, period, rule):
+                found.append(outlier.finding(owner_email=owners.get(outlier.cost_centre),
+                                             currency=currency))
+    return found
+
+
 def detect_anomalies(*, uow: UnitOfWork, store: CostFactStore, today: date, days: int = 7,
                      subjects: Sequence[str] = DEFAULT_SUBJECTS, owner_tag: str = "cost-centre",
-                     required_tags: Sequence[str] = (), rule: SpikeRule | None = None
-                     ) -> DetectionReport:
-    """Look at the last ``days`` days before ``today`` and record what stands out."""
+                     required_tags: Sequence[str] = (), rule: SpikeRule | None = None,
+                     share_rule: ShareRule | None = None,
+                     allocation_history: ShareHistory | None = None,
+                     unseen_assets: Sequence[UnseenAsset] | None = None,
+                     max_unseen_days: int | None = None) -> DetectionReport:
+    """Look at the last ``days`` days before ``today`` and record what stands out.
+
+    Besides the billing: allocation outliers over ``allocation_history`` (by default the stored
+    allocation runs) and, with ``max_unseen_days``, in-service assets no discovery source has
+    seen for that long (``unseen_assets``, by default from the inventory)."""
     authorize(uow, Permission.REVIEW_FINDINGS, doing="detect anomalies")
     rule = rule or SpikeRule()
     last = today - timedelta(days=1)
@@ -105,6 +165,7 @@ def detect_anomalies(*, uow: UnitOfWork, store: CostFactStore, today: date, days
     owners = {cc.code: cc.owner for cc in uow.cost_centres.list()}
     currency = (uow.company.get().functional_currency if uow.company.get() else "USD")
     found: list[tuple[str, Finding]] = []
+    looked_for = {"cost_spike", "untagged_growth"}
     for subject in subjects:
         for value, series in sorted(daily_series(store, subject, history_start, last).items()):
             label = f"{subject.removeprefix('tag:')}:{value}"
@@ -115,14 +176,34 @@ def detect_anomalies(*, uow: UnitOfWork, store: CostFactStore, today: date, days
                     currency=currency)))
     untagged, total = _untagged(store, owner_tag, last - timedelta(weeks=4), last)
     growth = find_untagged_growth(owner_tag, untagged, total, last)
-    live_keys = set()
     if growth is not None:
         found.append(("untagged_growth", growth.finding(currency=currency)))
     if required_tags:
+        looked_for.add("missing_tag")
         for finding in missing_tag_findings(_new_resources(store, first, last), required_tags):
             found.append(("missing_tag", finding))
+    if allocation_history is None and hasattr(uow, "allocation_runs"):
+        allocation_history = allocation_share_history(uow)
+    if allocation_history is not None:
+        looked_for.add("allocation_outlier")
+        found += [("allocation_outlier", f) for f in
+                  _share_findings(allocation_history, owners, currency, share_rule)]
+    if max_unseen_days is not None:
+        if unseen_assets is None:
+            unseen_assets = unseen_assets_from_inventory(uow, max_unseen_days)
+        looked_for.add("unseen_asset")
+        found += [("unseen_asset", f) for f in unseen_asset_findings(
+            unseen_assets, today=today, max_days=max_unseen_days, owners=owners)]
+    return _record(uow, found, looked_for)
+
+
+def _record(uow: UnitOfWork, found: Sequence[tuple[str, Finding]],
+            looked_for: set[str]) -> DetectionReport:
+    """Save what was found (a stable key: again is an update, never a double) and clear the
+    conditions looked for and no longer found."""
     report = DetectionReport()
     now = uow.clock.now()
+    live_keys = set()
     for kind, finding in found:
         live_keys.add(finding.key)
         before = uow.findings.by_key(finding.key)
@@ -136,15 +217,15 @@ def detect_anomalies(*, uow: UnitOfWork, store: CostFactStore, today: date, days
             if before is not None and before.status is FindingStatus.CLEARED:
                 uow.findings.set_status(finding_id, FindingStatus.OPEN, by=None,
                                         reason="the condition is back")
-    # Conditions that hold over time (untagged growth, missing tags) clear when they no longer
-    # hold; a spike is a past event and stays until someone reviews it.
     for stored in uow.findings.list(statuses=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED]):
-        if stored.kind != "cost_spike" and stored.finding.key not in live_keys:
-            uow.findings.set_status(stored.id, FindingStatus.CLEARED, by=None,
-                                    reason="no longer found")
-            record_change(uow, action="finding.clear", entity="finding",
-                          key=stored.finding.key, reason="no longer found")
-            report.cleared.append(stored.id)
+        if stored.kind in EVENT_KINDS or stored.kind not in looked_for \
+                or stored.finding.key in live_keys:
+            continue
+        uow.findings.set_status(stored.id, FindingStatus.CLEARED, by=None,
+                                reason="no longer found")
+        record_change(uow, action="finding.clear", entity="finding",
+                      key=stored.finding.key, reason="no longer found")
+        report.cleared.append(stored.id)
     return report
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from datetime import UTC, datetime, timedelta
@@ -157,6 +158,180 @@ def test_a_configuration_error_names_the_job_and_field(tmp_path) -> None:
     path.write_text('[jobs.nightly]\nkind = "post_journals"\ncron = "61 * * * *"\n')
     with pytest.raises(InputError, match="bad cron line") as raised:
         load_config(path)
-    assert (raised.value.row, raised.value.field) == ("job nightly", "cron")
+    assert (raised.value.row, raised.value.field) == ("[jobs.nightly]", "cron")
     assert set(load_config(None).jobs) == {"billing_pickup", "depreciation", "post_journals",
                                            "erp_reconcile", "anomalies"}
+
+
+@pytest.fixture
+def restored_logging():
+    """configure_logging changes process-wide loggers: put them back for the other tests."""
+    import logging
+
+    from client.scheduler import LOGGED
+
+    saved = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate,
+                    logging.getLogger(name).level) for name in LOGGED}
+    yield
+    for name, (handlers, propagate, level) in saved.items():
+        logger = logging.getLogger(name)
+        for handler in logger.handlers:
+            if handler not in handlers:
+                handler.close()
+        logger.handlers[:] = handlers
+        logger.propagate, logger.level = propagate, level
+
+
+def test_the_log_rotates_keeps_adapter_lines_once_and_never_a_secret(tmp_path,
+                                                                     restored_logging) -> None:
+    import logging
+
+    from client.scheduler import configure_logging
+    from connectors.erp.hardening import protect_secrets
+
+    protect_secrets("canary-scheduler-secret-55")
+    path = configure_logging(tmp_path / "logs" / "scheduler.log")
+    path = configure_logging(tmp_path / "logs" / "scheduler.log", max_bytes=2000, backups=2)
+    logging.getLogger("connectors.ticketing.jira").info("Jira issue OPS-1 opened (token %s)",
+                                                        "canary-scheduler-secret-55")
+    first = path.read_text()
+    assert first.count("Jira issue OPS-1 opened (token ***)") == 1
+    for n in range(100):
+        logging.getLogger("apportion.scheduler").info("post_journals succeeded: run %d", n)
+    files = sorted(p.name for p in path.parent.iterdir())
+    assert files == ["scheduler.log", "scheduler.log.1", "scheduler.log.2"]
+    assert all(p.stat().st_size <= 2000 for p in path.parent.iterdir())
+    assert "canary-scheduler-secret-55" not in first
+
+
+GOOD_CONFIG = """
+[scheduler]
+lease_seconds = 60
+
+[jobs.jamf]
+kind = "billing_pickup"
+mode = "poll"
+interval_seconds = 300
+max_backoff_seconds = 3600
+
+[jobs.tickets]
+kind = "tickets"
+mode = "poll"
+interval_seconds = 900
+
+[ticketing]
+system = "servicenow"
+notify_from = "critical"
+
+[ticketing.servicenow]
+instance_url = "https://meridian.service-now.com"
+table = "task"
+username = "apportion.integration"
+
+[notifications.smtp]
+host = "smtp.meridian.example"
+port = 587
+starttls = true
+from = "Apportion <apportion@meridian.example>"
+username = "apportion"
+"""
+
+
+def check(tmp_path, text: str, monkeypatch=None):
+    from click.testing import CliRunner
+
+    from client.cli import cli
+
+    path = tmp_path / "scheduler.toml"
+    path.write_text(text)
+    result = CliRunner().invoke(cli, ["scheduler", "config", "check", str(path), "--json"])
+    assert result.stdout.startswith("{"), (result.output, result.exception)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_config_check_summarises_a_good_file_and_where_each_secret_comes_from(
+        tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("APPORTION_SERVICENOW_PASSWORD", "canary-snow-77")
+    code, report = check(tmp_path, GOOD_CONFIG)
+    assert code == 0 and report["valid"] is True
+    assert [(j["name"], j["mode"], j["interval_seconds"]) for j in report["jobs"]] == [
+        ("jamf", "poll", 300), ("tickets", "poll", 900)]
+    assert report["ticketing"]["system"] == "servicenow"
+    assert report["ticketing"]["secret_from"] == "environment (APPORTION_SERVICENOW_PASSWORD)"
+    assert report["ticketing"]["smtp"]["secret_from"] == "keyring (apportion-ticketing)"
+    assert "canary-snow-77" not in json.dumps(report)
+    config = load_config(tmp_path / "scheduler.toml")
+    assert config.ticketing.servicenow.table == "task"
+    assert config.ticketing.smtp.starttls and config.ticketing.smtp.port == 587
+
+
+@pytest.mark.parametrize(("change", "table", "key", "message"), [
+    (('username = "apportion.integration"',
+      'username = "apportion.integration"\npassword = "hunter2-in-the-file"'),
+     "[ticketing.servicenow]", "password", "secrets do not go in the file"),
+    (('table = "task"', 'table = "problem"'), "[ticketing.servicenow]", "table",
+     "incident, task or sc_task"),
+    (('instance_url = "https://', 'instance_url = "ftp://'), "[ticketing.servicenow]",
+     "instance_url", "https://"),
+    (('mode = "poll"\ninterval_seconds = 300', 'mode = "poll"\ncron = "5 * * * *"'),
+     "[jobs.jamf]", "interval_seconds", 'mode "poll" runs every interval_seconds'),
+    (('port = 587', 'port = "587"'), "[notifications.smtp]", "port", "must be int"),
+    (('notify_from = "critical"', 'notify_from = "urgent"'), "[ticketing]", "notify_from",
+     "low, medium, high, critical"),
+    (('starttls = true', 'starttls = true\nstarttsl = true'), "[notifications.smtp]",
+     "starttsl", "unknown key"),
+    (('system = "servicenow"', 'system = "jira"'), "[ticketing]", "system",
+     "no [ticketing.jira] table"),
+])
+def test_config_check_names_the_table_and_key_of_each_mistake(tmp_path, change, table, key,
+                                                              message) -> None:
+    old, new = change
+    assert old in GOOD_CONFIG
+    code, report = check(tmp_path, GOOD_CONFIG.replace(old, new))
+    assert code == 1 and report["valid"] is False
+    assert [(e["table"], e["key"]) for e in report["errors"]] == [(table, key)]
+    assert message in report["errors"][0]["message"]
+    assert "hunter2" not in json.dumps(report)
+
+
+def test_every_mistake_in_a_file_is_reported_at_once(tmp_path) -> None:
+    text = GOOD_CONFIG.replace('port = 587', 'port = 0').replace(
+        'interval_seconds = 900', 'interval_seconds = -1').replace(
+        '[jobs.tickets]', '[jobs.tickets]\napi_token = "x"')
+    code, report = check(tmp_path, text)
+    assert code == 1
+    assert {(e["table"], e["key"]) for e in report["errors"]} == {
+        ("[notifications.smtp]", "port"), ("[jobs.tickets]", "interval_seconds"),
+        ("[jobs.tickets]", "api_token")}
+
+
+def test_a_source_that_times_out_or_is_throttled_counts_as_busy_not_broken() -> None:
+    """What makes a polled job back off, read through the adapters' own wrapping errors."""
+    from client.scheduler import busy_reason
+    from connectors.inventory.jamf import JamfError, JamfProClient
+    from connectors.ticketing import TicketingError
+    from tests.integration.test_inventory_jamf_api import FakeJamf, basic
+
+    jamf = FakeJamf()
+    jamf.mode = "hang"
+    try:
+        with JamfProClient(basic(jamf, timeout=0.3)) as client, \
+                pytest.raises(JamfError) as hung:
+            client.computers()
+        jamf.mode = "error"
+        with JamfProClient(basic(jamf)) as client, pytest.raises(JamfError) as broken:
+            client.computers()
+    finally:
+        jamf.close()
+    assert busy_reason(hung.value) == "timed out"  # kept as the context of "from None"
+    assert busy_reason(broken.value) is None  # a 500 is a fault, not load
+    assert busy_reason(TicketingError("x", system="Jira", status=503)) == "HTTP 503"
+    assert busy_reason(TicketingError("x", system="Jira", status=400)) is None
+
+
+def test_a_polled_job_catches_up_with_one_run_for_its_latest_interval() -> None:
+    job = JobConfig("tickets", "tickets", every_seconds=60)
+    since = datetime(2026, 11, 20, 9, 0, 30, tzinfo=UTC)
+    assert job.mode == "poll" and JobConfig("p", "post_journals", cron="0 * * * *").mode == "batch"
+    assert job.last_due_before(DUE + timedelta(seconds=42), since) == DUE
+    assert job.last_due_before(since + timedelta(seconds=20), since) is None

@@ -130,3 +130,24 @@ def test_an_html_error_page_is_carried_as_its_words(canned) -> None:
     with servicenow(url) as sink, pytest.raises(TicketingError, match=r"HTTP 503: Instance "
                                                                     r"hibernating$"):
         sink.open_or_update(FINDING)
+
+
+def test_a_registered_secret_is_redacted_in_every_connectors_logger_even_new_ones(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """One silent handler on each package logger redacts records of every module below it,
+    so an adapter added tomorrow needs no list of logger names kept in step."""
+    import base64
+    import logging
+
+    from connectors.ticketing import protect_ticketing_secrets
+
+    protect_ticketing_secrets("canary-token-redact-42", username="bot@example.com")
+    basic = base64.b64encode(b"bot@example.com:canary-token-redact-42").decode()
+    caplog.set_level(logging.DEBUG)
+    for name in ("connectors.ticketing.jira", "connectors.inventory.not_written_yet.deep",
+                 "httpx._client", "httpcore.http11"):
+        logging.getLogger(name).info("Authorization: Basic %s (token %s)", basic,
+                                     "canary-token-redact-42")
+    assert len(caplog.records) == 4
+    assert "canary-token-redact-42" not in caplog.text and basic not in caplog.text
+    assert caplog.text.count("Authorization: Basic *** (token ***)") == 4
