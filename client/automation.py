@@ -41,8 +41,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import keyring.errors
-
 from client import secrets
 from ledger.errors import InputError
 from ledger.finding import Severity
@@ -245,18 +243,10 @@ def secret_for(kind: str, account: str) -> str:
     env = ENV_SECRETS[kind]
     if os.environ.get(env):
         return os.environ[env]
-    backend = secrets._backend()  # refuses plaintext keyring backends
-    where = f"set {env}, or keep it in the keyring as service {KEYRING_SERVICE}, user " \
-            f"{kind}:{account}"
-    if type(backend).__module__ in secrets.KEEPS_NOTHING:
-        raise secrets.SecretStoreError(f"no {kind} secret and no system keyring: {where}")
-    try:
-        value = backend.get_password(KEYRING_SERVICE, f"{kind}:{account}")
-    except keyring.errors.KeyringError as exc:
-        raise secrets.SecretStoreError(f"the keyring could not be read: {exc}") from None
-    if not value:
-        raise secrets.SecretStoreError(f"no {kind} secret for {account}: {where}")
-    return value
+    return secrets.read_secret(
+        KEYRING_SERVICE, f"{kind}:{account}",
+        missing=f"set {env}, or keep it in the keyring as service {KEYRING_SERVICE}, user "
+                f"{kind}:{account}")
 
 
 def secret_source(kind: str) -> str:

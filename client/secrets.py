@@ -69,21 +69,29 @@ def store_secret(profile: str, username: str | None, secret: str) -> bool:
     return True
 
 
+def read_secret(service: str, user: str, *, missing: str) -> str:
+    """The secret kept in the OS keyring under ``service``/``user``.
+
+    Refuses untrusted (plain-text) backends; raises SecretStoreError ending in ``missing`` (what
+    the user can do instead) when no keyring exists on this machine or it holds no such secret.
+    """
+    backend = _backend()
+    if type(backend).__module__ in KEEPS_NOTHING:
+        raise SecretStoreError(f"no system keyring is available on this machine; {missing}")
+    try:
+        secret = backend.get_password(service, user)
+    except keyring.errors.KeyringError as exc:
+        raise SecretStoreError(f"the keyring could not be read: {exc}") from None
+    if not secret:
+        raise SecretStoreError(f"no secret in the keyring for {user}; {missing}")
+    return secret
+
+
 def secret_for(profile: str, username: str | None) -> str:
     """The secret for ``profile``: ``APPORTION_ERP_SECRET`` if set, else the OS keyring."""
     from_env = os.environ.get(ENV_SECRET)
     if from_env:
         return from_env
-    backend = _backend()
-    if type(backend).__module__ in KEEPS_NOTHING:
-        raise SecretStoreError(f"no system keyring is available on this machine; set "
-                               f"{ENV_SECRET} to the secret of ERP profile {profile}")
-    try:
-        secret = backend.get_password(SERVICE, f"{profile}:{username or ''}")
-    except keyring.errors.KeyringError as exc:
-        raise SecretStoreError(f"the keyring could not be read: {exc}") from None
-    if not secret:
-        raise SecretStoreError(
-            f"no secret for ERP profile {profile}; store it again with apportion erp add, or "
-            f"set {ENV_SECRET}")
-    return secret
+    return read_secret(SERVICE, f"{profile}:{username or ''}",
+                       missing=f"store it again with apportion erp add, or set {ENV_SECRET} "
+                               f"to the secret of ERP profile {profile}")
