@@ -36,13 +36,13 @@ from client.commands.common import (
     show,
     write,
 )
-from ledger.access import Permission, parse_role
+from ledger.access import Permission
 from ledger.errors import ApportionError, ConflictError, InputError, InputErrors
 from ledger.money import MoneyError, to_decimal
 from ledger.ports import UnitOfWork
 from ledger.reference import Company
 from ledger.services import periods as period_services
-from ledger.services import reference_data, users
+from ledger.services import reference_data
 from ledger.services.base import Changes
 from ledger.services.status import status_summary
 from ledger.services.users import bootstrap_administrator
@@ -267,50 +267,6 @@ def periods_reopen(ctx: click.Context, period: str, reason: str) -> None:
     write(ctx, f"Reopen {period}",
           lambda uow: period_services.reopen_period(uow=uow, period=period, reason=reason),
           lambda changes: "already open" if changes.unchanged else "reopened")
-
-
-# --- users ---------------------------------------------------------------------------------
-
-
-@cli.group("users")
-def users_group() -> None:
-    """Who holds which role."""
-
-
-@users_group.command("list")
-@json_option
-@click.pass_context
-def users_list(ctx: click.Context) -> None:
-    """List users and their roles."""
-    granted = read(ctx, lambda uow: users.list_users(uow=uow))
-    rows = [{"login": login, "roles": sorted(r.value for r in roles)}
-            for login, roles in granted.items()]
-    show(ctx, "users", rows, [("login", lambda u: u["login"]),
-                              ("roles", lambda u: ", ".join(u["roles"]))])
-
-
-@users_group.command("grant")
-@click.argument("login")
-@click.argument("role")
-@click.option("--reason", help="Why, for the audit trail.")
-@json_option
-@click.pass_context
-def users_grant(ctx: click.Context, login: str, role: str, reason: str | None) -> None:
-    """Grant ROLE to LOGIN."""
-    write(ctx, f"Grant {role} to {login}", lambda uow: users.grant_role(
-        uow=uow, login=login, role=parse_role(role), reason=reason))
-
-
-@users_group.command("revoke")
-@click.argument("login")
-@click.argument("role")
-@click.option("--reason", help="Why, for the audit trail.")
-@json_option
-@click.pass_context
-def users_revoke(ctx: click.Context, login: str, role: str, reason: str | None) -> None:
-    """Revoke ROLE from LOGIN."""
-    write(ctx, f"Revoke {role} from {login}", lambda uow: users.revoke_role(
-        uow=uow, login=login, role=parse_role(role), reason=reason))
 
 
 # --- billing and cost facts ------------------------------------------------------------------
@@ -1394,13 +1350,13 @@ def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
     options = ctx.ensure_object(Options)
     if options.db is None:
         options.db = bootstrap.demo_database_url()
-    if not headless and not options.json:
-        # The desktop client is not built yet: the demo always runs headless for now.
-        reason = ("no display was found" if not has_display()
-                  else "the desktop client is not part of this version yet")
-        err_console.print(f"Running headless because {reason}. The same demo database opens "
-                          "in the desktop client once it ships (apportion demo on a machine "
-                          "with a display).")
+    # The desktop client opens after the month-end when there is a display; the month-end
+    # itself always runs first, so the client shows its journals, posted, with ERP numbers.
+    open_client = not headless and not options.json and has_display()
+    if not headless and not options.json and not has_display():
+        err_console.print("Running headless because no display was found. On a machine with "
+                          "a display, apportion demo opens the desktop client on this demo "
+                          "database with the sandbox ERP running.")
     company = demo_company.generate()
     with opened(ctx, create=True) as app:
         changes = demo_company.load_demo(app, company)
@@ -1445,6 +1401,11 @@ def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
     for journal_id, message in posting.report.failed:
         console.print(f"  journal {journal_id} was refused: {message}")
     console.print(f"Try: apportion --db {app.url} journals list")
+    if open_client:
+        # Reached through the group, not imported: the headless commands never load Qt.
+        console.print("Opening the desktop client (the sandbox ERP runs until you close it).")
+        ctx.invoke(cli.commands["gui"], db_url=app.url,
+                   sandbox_dir=bootstrap.data_dir() / "sandbox-erp-demo")
 
 
 def _month_end_json(result: Any) -> dict[str, Any]:

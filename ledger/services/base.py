@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger.access import Permission
+from ledger.access import SCOPED_PERMISSIONS, Permission, Role, require_within
 from ledger.audit import AuditEvent
 from ledger.ports import UnitOfWork
 
@@ -46,9 +47,40 @@ class Changes:
                        self.unchanged + other.unchanged, self.ids + other.ids)
 
 
-def authorize(uow: UnitOfWork, permission: Permission, *, doing: str) -> None:
-    """Raise PermissionDeniedError unless the unit of work's actor may do this."""
+def authorize(uow: UnitOfWork, permission: Permission, *, doing: str,
+              business_units: Collection[str | None] | None = None) -> frozenset[Role]:
+    """Raise PermissionDeniedError unless the unit of work's actor may do this.
+
+    With ``business_units`` (what the operation touches, see :func:`business_units_of`), a
+    grant scoped to other units does not count. Returns the actor's roles that allow it, so
+    that callers apply the limits of those roles only.
+    """
     uow.actor.require(permission, doing=doing)
+    if business_units is None or permission not in SCOPED_PERMISSIONS:
+        return frozenset(uow.actor.roles)
+    scopes = uow.role_scopes.scopes_of(uow.actor.login)
+    return require_within(uow.actor, scopes, permission, doing=doing,
+                          business_units=business_units)
+
+
+def business_units_of(uow: UnitOfWork, cost_centres: Iterable[str | None]
+                      ) -> frozenset[str | None]:
+    """The business units of ``cost_centres``: each centre's own, else its nearest ancestor's
+    (None when no ancestor has one). Lines without a cost centre concern no unit."""
+    by_code = {cc.code: cc for cc in uow.cost_centres.list()}
+    units: set[str | None] = set()
+    for code in {c for c in cost_centres if c}:
+        seen: set[str] = set()
+        node = by_code.get(code)
+        unit = None
+        while node is not None and node.code not in seen:
+            seen.add(node.code)
+            if node.business_unit:
+                unit = node.business_unit
+                break
+            node = by_code.get(node.parent) if node.parent else None
+        units.add(unit)
+    return frozenset(units)
 
 
 def snapshot(value: Any) -> Any:

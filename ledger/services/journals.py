@@ -19,7 +19,7 @@ from ledger.errors import (
 )
 from ledger.journal import Journal, JournalEntry, JournalStatus, reversal_of
 from ledger.ports import UnitOfWork
-from ledger.services.base import Changes, authorize, record_change
+from ledger.services.base import Changes, authorize, business_units_of, record_change
 from ledger.services.periods import require_open_period
 
 DRAFT = "draft"
@@ -119,6 +119,10 @@ def load_journal(uow: UnitOfWork, journal_id: int) -> Journal:
     return journal
 
 
+def _units(uow: UnitOfWork, journal: Journal) -> frozenset[str | None]:
+    return business_units_of(uow, (line.cost_centre for line in journal.entry.lines))
+
+
 def _move(uow: UnitOfWork, journal: Journal, to: JournalStatus, *, action: str,
           reason: str | None = None, **fields: object) -> Changes:
     if not journal.can_become(to):
@@ -149,13 +153,16 @@ def approve_journal(*, uow: UnitOfWork, journal_id: int, company_code: str | Non
     """
     authorize(uow, Permission.APPROVE_JOURNALS, doing="approve journals")
     journal = load_journal(uow, journal_id)
+    # A grant scoped to business units counts only when every line is inside them.
+    applicable = authorize(uow, Permission.APPROVE_JOURNALS, doing="approve journals",
+                           business_units=_units(uow, journal))
     me = uow.actor.login
     if me in (journal.created_by, journal.submitted_by):
         role = "created" if me == journal.created_by else "submitted"
         raise PermissionDeniedError(
             f"{me} {role} journal {journal.id} and cannot also approve it (maker-checker); "
             "ask another approver")
-    limit = approval_limit(uow.actor.roles)
+    limit = approval_limit(applicable)
     largest = max(journal.entry.totals.values())
     if limit is not None and largest > limit:
         raise PermissionDeniedError(
@@ -178,6 +185,8 @@ def reject_journal(*, uow: UnitOfWork, journal_id: int, reason: str) -> Changes:
     if not reason or not reason.strip():
         raise InputError("rejecting a journal needs a reason", field="reason")
     journal = load_journal(uow, journal_id)
+    authorize(uow, Permission.APPROVE_JOURNALS, doing="reject journals",
+              business_units=_units(uow, journal))
     return _move(uow, journal, JournalStatus.DRAFT, action="journal.reject",
                  reason=reason.strip(), message=f"rejected: {reason.strip()}",
                  submitted_by=None)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from ledger.access import Permission
+from ledger.audit import ChainHead
 from ledger.calendar import Period, PeriodStatus, current_period, parse_period_key
 from ledger.errors import InputError, NotFoundError, PeriodClosedError
 from ledger.ports import UnitOfWork
@@ -74,8 +75,11 @@ def close_period(*, uow: UnitOfWork, period: str, reason: str | None = None) -> 
     uow.periods.set_status(before.key, PeriodStatus.CLOSED)
     record_change(uow, action="period.close", entity="period", key=before.key, before=before,
                   after=before.with_status(PeriodStatus.CLOSED), reason=reason)
-    # The head after the close event itself: the caller records it outside the database.
-    return Changes(frozenset({"period"}), updated=1, ids=(before.key, str(uow.audit.head())))
+    # The head after the close event itself: the caller records it outside the database, it is
+    # kept per close here, and the next ERP postings carry it (see posting_anchor).
+    head = uow.audit.head()
+    uow.close_heads.record(before.key, head, uow.clock.now(), uow.actor.login)
+    return Changes(frozenset({"period"}), updated=1, ids=(before.key, str(head)))
 
 
 def reopen_period(*, uow: UnitOfWork, period: str, reason: str) -> Changes:
@@ -90,3 +94,40 @@ def reopen_period(*, uow: UnitOfWork, period: str, reason: str) -> Changes:
     record_change(uow, action="period.reopen", entity="period", key=before.key, before=before,
                   after=before.with_status(PeriodStatus.OPEN), reason=reason.strip())
     return Changes(frozenset({"period"}), updated=1, ids=(before.key,))
+
+
+#: Characters of the head's hash a posting's header text carries (SAP's header text holds 25).
+SHORT_HASH = 8
+
+
+def short_head(head: ChainHead) -> str:
+    """The short form of an audit head for an ERP header text: ``SEQUENCE:HASH8``."""
+    return f"{head.sequence}:{head.hash[:SHORT_HASH]}"
+
+
+def posting_anchor(uow: UnitOfWork, journal_id: int) -> str | None:
+    """The short audit head a journal's ERP document carries, fixed at its first send.
+
+    It is the head recorded at the latest period close before that send, so the ERP, a system
+    outside our database, keeps a copy of every close's head in the documents that follow it:
+    cutting events off the end of our chain then disagrees with the ERP. The full head is kept
+    per journal (the posting log); a resend reuses it, so every attempt is the same request.
+    None before any period was ever closed.
+    """
+    stored = uow.posting_anchors.get(journal_id)
+    if stored is not None:
+        return stored[2]
+    latest = uow.close_heads.latest()
+    if latest is None:
+        return None
+    period, head = latest
+    short = short_head(head)
+    uow.posting_anchors.set(journal_id, period, head, short)
+    return short
+
+
+def close_heads(*, uow: UnitOfWork, period: str | None = None
+                ) -> list[tuple[str, ChainHead, datetime, str]]:
+    """Every head recorded at a close (period, head, when, by whom), oldest first."""
+    authorize(uow, Permission.READ_AUDIT, doing="read the heads recorded at close")
+    return uow.close_heads.list(period)

@@ -17,6 +17,7 @@ request and the ERP never holds two documents for one journal.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from ledger.journal import Journal, JournalStatus
 from ledger.ports import ErpGateway, UnitOfWork
 from ledger.services.base import authorize, record_change
 from ledger.services.journals import EXTERNAL_REFERENCE
+from ledger.services.periods import posting_anchor
 
 POSTER_LEASE = "poster"
 LEASE_SECONDS = 300
@@ -82,9 +84,14 @@ def compare_document(journal: Journal, document: ErpDocument) -> list[str]:
     return problems
 
 
-def _posting(journal: Journal, profile: ErpProfile) -> JournalPosting:
+def _posting(journal: Journal, profile: ErpProfile, anchor: str | None = None
+             ) -> JournalPosting:
     assert journal.external_reference and journal.idempotency_key
-    return JournalPosting(journal.entry, profile.company_code, journal.external_reference,
+    entry = journal.entry
+    if anchor:
+        # The audit head of the latest close leads the header text (SAP keeps 25 characters).
+        entry = dataclasses.replace(entry, description=f"{anchor} {entry.description}")
+    return JournalPosting(entry, profile.company_code, journal.external_reference,
                           journal.idempotency_key)
 
 
@@ -178,6 +185,7 @@ def _post_one(uow_factory: Callable[[], UnitOfWork], gateway: ErpGateway, profil
             return True
         uow.journals.transition(journal.id, expected=journal.status, to=JournalStatus.POSTING,
                                 erp_profile=profile.name)
+        posting = _posting(journal, profile, posting_anchor(uow, journal.id))
         attempt = uow.posting_log.start(journal.id, profile.name, uow.clock.now())
         uow.leases.acquire(POSTER_LEASE, holder, uow.clock.now(), lease_seconds)
         uow.commit()
