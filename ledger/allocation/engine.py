@@ -211,6 +211,7 @@ class LineKind(enum.StrEnum):
     PENALTY_REBATE = "penalty_rebate"  # that surcharge credited back to the pool's consumers
     SUBSIDY = "subsidy"  # the share of a subsidised pool absorbed by the central cost centre
     RATE_DIFFERENCE = "rate_difference"  # pool cost minus what a rate card recovered
+    EXCEPTION = "exception"  # moved by an approved exception (ledger.allocation.exceptions)
 
 
 class Reason(enum.StrEnum):
@@ -356,6 +357,7 @@ class AllocationResult:
     unallocated_total: Mapping[str, Decimal]
     dimensions: tuple[str, ...] = field(default=())
     by_tags: bool = False
+    exceptions: tuple[Any, ...] = field(default=())  # AppliedException, see exceptions.py
 
     def by_cost_centre(self) -> dict[tuple[str, str], Decimal]:
         """Allocated amount per (cost centre, currency), sorted by cost centre."""

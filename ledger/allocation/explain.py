@@ -74,6 +74,7 @@ _NOTES = {
     LineKind.SUBSIDY: "the share of pool {pool} absorbed centrally (subsidy)",
     LineKind.RATE_DIFFERENCE: "pool {pool}'s cost minus what its rate card (rule {rule}) "
                               "recovered",
+    LineKind.EXCEPTION: "moved by {rule} of the exceptions register",
 }
 
 
@@ -81,6 +82,16 @@ def _percent(share: Fraction) -> str:
     """``Fraction(1, 3)`` as ``33.3333 %`` (display only)."""
     value = Decimal(share.numerator * 100) / Decimal(share.denominator)
     return f"{value.quantize(Decimal('0.0001'))} %"
+
+
+def _note(result: AllocationResult, kind: LineKind, rule: str, pool: str,
+          share: Fraction | None) -> str:
+    note = _NOTES[kind].format(rule=rule, pool=pool,
+                               share=_percent(share) if share else "a share")
+    if kind is LineKind.EXCEPTION:
+        described = next((a.describe() for a in result.exceptions if a.rule == rule), "")
+        note = f"{note}: {described}" if described else note
+    return note
 
 
 def explain(result: AllocationResult, cost_centre: str) -> Explanation:
@@ -111,6 +122,10 @@ def explain(result: AllocationResult, cost_centre: str) -> Explanation:
         share = None
         if line.kind is LineKind.DIRECT:
             sources = tuple(by_rule.get((cost_centre, line.pool, line.rule), ()))
+        elif line.kind is LineKind.EXCEPTION:
+            sources = next((applied.sources for applied in result.exceptions
+                            if applied.rule == line.rule and applied.pool == line.pool
+                            and applied.currency == line.currency), ())
         else:
             sources = tuple(by_pool.get((line.pool, line.currency), ()))
         if line.kind is LineKind.SHARED and split is not None:
@@ -121,8 +136,7 @@ def explain(result: AllocationResult, cost_centre: str) -> Explanation:
             share=share,
             pool_total=split.total if split is not None and share is not None else None,
             received=split.received if split is not None and share is not None else (),
-            note=_NOTES[line.kind].format(rule=line.rule, pool=line.pool,
-                                          share=_percent(share) if share else "a share"),
+            note=_note(result, line.kind, line.rule, line.pool, share),
         ))
     return Explanation(cost_centre=cost_centre, period=result.period, ruleset=result.ruleset,
                        fingerprint=result.fingerprint, totals=dict(totals), items=tuple(items))
