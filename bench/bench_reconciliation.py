@@ -12,18 +12,22 @@ in the other byte order. 3 % of the records disagree: 1 % are devices the regist
 know (so 1 % of the assets are missing), 1 % have a placeholder serial and are found by their
 UUID, MAC and host name, 1 % have another owner (conflicts).
 
-Each side runs in a fresh process, so that its peak RSS is its own; data generation is setup
-and is not timed:
+Setup (not timed): both sides are generated one record at a time and their normalised keys
+(:func:`ledger.reconciliation_sql.register_row` / ``device_row``, as the database stores them
+at import) written to two CSV files. Each contender then runs in a fresh process, so that its
+peak RSS is its own:
 
-1. baseline: the normalised keys (computed by :mod:`ledger.discovery`, as the engine does) are
-   loaded into DuckDB (timed separately), then one hand-written query does the same join:
-   register keys held by one asset only, device keys joined to them, a confidence per
-   (device, asset) from the ranked evidence, the best asset per device and one device per asset.
-2. engine: :func:`ledger.reconciliation.reconcile`, which normalises every identifier of both
-   sides and matches; the normalisation and the matching are reported apart.
+1. baseline: DuckDB reads the files and unpivots the keys (load, timed apart), then one
+   hand-written query does the join: register keys held by one asset only, device keys joined
+   to them, a confidence per (device, asset) from the ranked evidence, the best asset per
+   device and one device per asset; it counts the pairs.
+2. engine: :class:`ledger.reconciliation_sql.KeyTables` reads the same files (load), then
+   :func:`ledger.reconciliation_sql.match` and ``counts()`` do everything the product reports:
+   the same matching with links and rejections, conflicts of owner, location, model, cost
+   centre and status, duplicates on both sides, unregistered devices and missing assets.
 
-It prints both times, the ratio on the matching (same normalised keys on both sides), the
-peak RSS of each process, and checks that both find the same number of pairs.
+It prints both times, the ratio of the engine's matching to the baseline's query, the peak RSS
+of each process, and checks that both find the same number of pairs.
 """
 
 from __future__ import annotations
@@ -45,11 +49,14 @@ from ledger.reconciliation import (
     EVIDENCE_CONFIDENCE,
     EVIDENCE_RANK,
     MIN_CONFIDENCE,
-    Outcome,
     RegisterEntry,
-    device_identity,
-    entry_identity,
-    reconcile,
+)
+from ledger.reconciliation_sql import (
+    KeyTables,
+    device_row,
+    match,
+    register_row,
+    write_rows,
 )
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -78,16 +85,17 @@ def _mac(n: int) -> str:
     return ":".join(text[i:i + 2] for i in range(0, 12, 2))
 
 
-def make_data(records: int, seed: int = 7) -> tuple[list[RegisterEntry], list[DiscoveredDevice]]:
-    """The register and the feed (deterministic for a seed)."""
+def register(records: int):
+    """The register, one entry at a time."""
+    for n in range(records):
+        yield RegisterEntry(tag=f"LT-{n:07d}", serial=f"5CG{n:07d}X", hardware_uuid=_uuid(n + 1),
+                            macs=(_mac(n),), hostname=f"lt{n:07d}", owner=f"user{n % 50_000}",
+                            location=f"site-{n % 40}", model="Latitude 7440")
+
+
+def feed(records: int, seed: int = 7):
+    """The discovery feed, one record at a time (deterministic for a seed)."""
     rng = random.Random(seed)
-    register = [
-        RegisterEntry(tag=f"LT-{n:07d}", serial=f"5CG{n:07d}X", hardware_uuid=_uuid(n + 1),
-                      macs=(_mac(n),), hostname=f"lt{n:07d}", owner=f"user{n % 50_000}",
-                      location=f"site-{n % 40}", model="Latitude 7440")
-        for n in range(records)
-    ]
-    devices = []
     seen = NOW - timedelta(days=1)
     for n in range(records):
         kind = rng.random()
@@ -106,86 +114,85 @@ def make_data(records: int, seed: int = 7) -> tuple[list[RegisterEntry], list[Di
             serial = "To be filled by O.E.M."
         elif kind < 0.03:  # someone else has it
             owner = f"CORP\\other{n}"
-        devices.append(DiscoveredDevice(
+        yield DiscoveredDevice(
             source="sccm", record_id=str(16_777_216 + n), seen_at=seen, hostname=host,
             serial=serial, macs=(mac,), hardware_uuid=uuid, owner=owner,
-            location=f"SITE-{n % 40}", model="Dell Latitude 7440"))
-    return register, devices
+            location=f"SITE-{n % 40}", model="Dell Latitude 7440")
 
 
-def run_engine(records: int, queue: multiprocessing.Queue) -> None:
-    register, devices = make_data(records)
-    setup_rss = peak_rss_mb()
+def write_keys(records: int, folder: Path) -> tuple[Path, Path]:
+    reg, dev = folder / "register.csv", folder / "devices.csv"
+    write_rows(reg, (register_row(p, e) for p, e in enumerate(register(records))))
+    write_rows(dev, (device_row(p, d) for p, d in enumerate(feed(records))))
+    return reg, dev
+
+
+def run_engine(paths: tuple[Path, Path], queue: multiprocessing.Queue) -> None:
     started = time.perf_counter()
-    [entry_identity(e) for e in register]
-    [device_identity(d) for d in devices]
-    normalise = time.perf_counter() - started
-    started = time.perf_counter()
-    result = reconcile(register, devices, as_of=NOW, missing_after=timedelta(days=30))
-    total = time.perf_counter() - started
-    counts = result.counts()
-    pairs = counts["matched"] + counts["conflicts"]
-    queue.put({"total": total, "normalise": normalise, "match": max(total - normalise, 0.0),
-               "counts": counts, "pairs": pairs, "setup_rss": setup_rss,
-               "peak_rss": peak_rss_mb(), "missing": len(result.by_outcome(Outcome.MISSING))})
+    with KeyTables(threads=2) as tables:
+        tables.read_csv_files(*paths)
+        load = time.perf_counter() - started
+        started = time.perf_counter()
+        result = match(tables, as_of=NOW, missing_after=timedelta(days=30))
+        counts = result.counts()
+        matching = time.perf_counter() - started
+    queue.put({"load": load, "match": matching, "counts": counts,
+               "pairs": counts["matched"] + counts["conflicts"], "peak_rss": peak_rss_mb()})
 
 
-def run_duckdb(records: int, queue: multiprocessing.Queue) -> None:
+def run_duckdb(paths: tuple[Path, Path], queue: multiprocessing.Queue) -> None:
     import duckdb
 
-    register, devices = make_data(records)
-    with tempfile.TemporaryDirectory() as folder:
-        paths = {}
-        for name, identities in (("reg", (entry_identity(e) for e in register)),
-                                 ("dev", (device_identity(d) for d in devices))):
-            path = Path(folder) / f"{name}.csv"
-            with open(path, "w") as handle:
-                for position, identity in enumerate(identities):
-                    for rank, value in enumerate(identity):
-                        for key in value if isinstance(value, tuple) else (value,):
-                            if key is not None:
-                                handle.write(f"{position},{rank},{key}\n")
-            paths[name] = path
-        del register, devices
-        con = duckdb.connect()
-        started = time.perf_counter()
-        for name, path in paths.items():
-            con.execute(
-                f"CREATE TABLE {name} AS SELECT * FROM read_csv('{path}', header = false, "
-                "columns = {'pos': 'INTEGER', 'rank': 'TINYINT', 'key': 'VARCHAR'}, "
-                "quote = '', escape = '')")
-        load = time.perf_counter() - started
-        confidence = " ".join(
-            f"WHEN {rank} THEN {1 - EVIDENCE_CONFIDENCE[evidence] / 100}"
-            for rank, evidence in enumerate(EVIDENCE_RANK))
-        started = time.perf_counter()
-        pairs = con.execute(f"""
-            WITH unique_keys AS (
-                SELECT rank, key, min(pos) AS pos FROM reg GROUP BY rank, key
-                HAVING count(*) = 1),
-            votes AS (
-                SELECT d.pos AS device, u.pos AS asset, d.rank
-                FROM dev d JOIN unique_keys u ON d.rank = u.rank AND d.key = u.key
-                GROUP BY ALL),
-            scored AS (
-                SELECT device, asset, 1 - product(CASE rank {confidence} END) AS score,
-                       min(rank) AS best_rank
-                FROM votes GROUP BY device, asset),
-            best AS (
-                SELECT device, arg_max(asset, score * 10 - best_rank) AS asset,
-                       max(score) AS score
-                FROM scored GROUP BY device HAVING max(score) * 100 >= {MIN_CONFIDENCE}),
-            claimed AS (SELECT asset, count(*) AS claims FROM best GROUP BY asset)
-            SELECT count(*) FROM claimed
-        """).fetchone()[0]
-        query = time.perf_counter() - started
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    con.execute("SET enable_progress_bar = false")
+    started = time.perf_counter()
+    for name, path, key_columns in (("reg", paths[0], 17), ("dev", paths[1], 18)):
+        columns = ("'pos': 'INTEGER', " + ", ".join(f"'c{i}': 'VARCHAR'" for i in
+                                                     range(1, key_columns)))
+        con.execute(f"CREATE TABLE {name}_wide AS SELECT * FROM read_csv('{path}', "
+                    f"header = false, columns = {{{columns}}}, quote = '\"', escape = '\"', "
+                    "nullstr = '', auto_detect = false)")
+        first = 3 if name == "reg" else 4  # serial, uuid, cloud, tag, host, then macs
+        parts = [f"SELECT pos, {rank}::TINYINT AS rank, c{first + rank} AS key FROM "
+                 f"{name}_wide WHERE c{first + rank} IS NOT NULL" for rank in range(4)]
+        parts.append(f"SELECT pos, 5, c{first + 4} FROM {name}_wide "
+                     f"WHERE c{first + 4} IS NOT NULL")
+        parts.append(f"SELECT pos, 4, unnest(string_split(c{first + 5}, ';')) FROM "
+                     f"{name}_wide WHERE c{first + 5} IS NOT NULL")
+        con.execute(f"CREATE TABLE {name} AS " + " UNION ALL ".join(parts))
+    load = time.perf_counter() - started
+    confidence = " ".join(
+        f"WHEN {rank} THEN {1 - EVIDENCE_CONFIDENCE[evidence] / 100}"
+        for rank, evidence in enumerate(EVIDENCE_RANK))
+    started = time.perf_counter()
+    pairs = con.execute(f"""
+        WITH unique_keys AS (
+            SELECT rank, key, min(pos) AS pos FROM reg GROUP BY rank, key
+            HAVING count(*) = 1),
+        votes AS (
+            SELECT d.pos AS device, u.pos AS asset, d.rank
+            FROM dev d JOIN unique_keys u ON d.rank = u.rank AND d.key = u.key
+            GROUP BY ALL),
+        scored AS (
+            SELECT device, asset, 1 - product(CASE rank {confidence} END) AS score,
+                   min(rank) AS best_rank
+            FROM votes GROUP BY device, asset),
+        best AS (
+            SELECT device, arg_max(asset, score * 10 - best_rank) AS asset,
+                   max(score) AS score
+            FROM scored GROUP BY device HAVING max(score) * 100 >= {MIN_CONFIDENCE}),
+        claimed AS (SELECT asset, count(*) AS claims FROM best GROUP BY asset)
+        SELECT count(*) FROM claimed
+    """).fetchone()[0]
+    query = time.perf_counter() - started
     queue.put({"load": load, "query": query, "pairs": pairs, "peak_rss": peak_rss_mb()})
 
 
-def in_fresh_process(target, records: int) -> dict:
+def in_fresh_process(target, paths: tuple[Path, Path]) -> dict:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=target, args=(records, queue))
+    process = context.Process(target=target, args=(paths, queue))
     process.start()
     result = queue.get()
     process.join()
@@ -197,16 +204,21 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     args = parser.parse_args()
     print(f"{args.records:,} register assets x {args.records:,} discovery records")
-    base = in_fresh_process(run_duckdb, args.records)
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        paths = write_keys(args.records, Path(folder))
+        print(f"setup   keys written in {time.perf_counter() - started:.1f} s "
+              f"(parent peak RSS {peak_rss_mb():,.0f} MB)")
+        base = in_fresh_process(run_duckdb, paths)
+        engine = in_fresh_process(run_engine, paths)
     print(f"duckdb  load {base['load']:6.2f} s  query {base['query']:6.2f} s  "
           f"pairs {base['pairs']:,}  peak RSS {base['peak_rss']:,.0f} MB")
-    engine = in_fresh_process(run_engine, args.records)
-    print(f"engine  total {engine['total']:6.2f} s  (normalise {engine['normalise']:.2f} s, "
-          f"match {engine['match']:.2f} s)  pairs {engine['pairs']:,}  peak RSS "
-          f"{engine['peak_rss']:,.0f} MB (data alone {engine['setup_rss']:,.0f} MB)")
+    print(f"engine  load {engine['load']:6.2f} s  match {engine['match']:6.2f} s  "
+          f"pairs {engine['pairs']:,}  peak RSS {engine['peak_rss']:,.0f} MB")
     print(f"counts  {engine['counts']}")
-    print(f"ratio   match / query {engine['match'] / base['query']:.1f}x; "
-          f"total / (load + query) {engine['total'] / (base['load'] + base['query']):.1f}x")
+    print(f"ratio   match / query {engine['match'] / base['query']:.2f}x; "
+          f"(load + match) / (load + query) "
+          f"{(engine['load'] + engine['match']) / (base['load'] + base['query']):.2f}x")
     if engine["pairs"] != base["pairs"]:
         print(f"MISMATCH: engine pairs {engine['pairs']} != duckdb pairs {base['pairs']}")
         sys.exit(1)

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from client import demo_allocation, demo_inventory, demo_licences
 from client.bootstrap import App
 from client.erp import gateway_for
 from ledger.access import Role, approval_limit, parse_role
@@ -241,6 +242,9 @@ def load_demo(app: App, demo: DemoCompany | None = None) -> Changes:
         for login, roles in demo.users.items():
             for role in roles:
                 changes += users.grant_role(uow=uow, login=login, role=role, reason=reason)
+        changes += demo_allocation.load_rules(uow)
+        changes += demo_licences.load_licences(uow, demo)
+        changes += demo_inventory.load_inventory(uow)
         uow.commit()
     return changes
 
@@ -255,6 +259,9 @@ class MonthEndResult:
     currency: str
     headcount: Decimal
     depreciation: DepreciationRun
+    #: The allocation run of the month's cloud billing (client.demo_allocation.summary gives
+    #: its totals for printing); None when the demo has no rule set.
+    allocation: Any = None
 
 
 def run_month_end(app: App, period: str, *, as_user: str = "carol",
@@ -291,10 +298,11 @@ def run_month_end(app: App, period: str, *, as_user: str = "carol",
         changes = journals.replace_drafts(uow=uow, source=DEMO_SOURCE, reference=reference,
                                           entries=[entry])
         depreciation = run_depreciation(uow=uow, period=period)
+        allocated = demo_allocation.run(uow, app, period)
         uow.commit()
     return MonthEndResult(period, changes.ids, entry, changes.deleted, entry.total(currency),
                           currency, sum((q.quantity for q in quantities), Decimal(0)),
-                          depreciation)
+                          depreciation, allocated)
 
 
 def month_end_started(app: App, period: str) -> bool:

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from ledger.depreciation import DepreciationTerms
+from ledger.discovery import clean, normalise_mac
 from ledger.errors import InputError
 from ledger.money import normalise_currency, to_decimal
 from ledger.reference import check_code
@@ -40,12 +41,40 @@ class LifecycleStatus(enum.StrEnum):
     DISPOSED = "disposed"
 
 
+class Environment(enum.StrEnum):
+    """Whether an asset serves production (an outage is felt) or not."""
+
+    PROD = "prod"
+    NON_PROD = "non_prod"
+
+
 def _enum(kind: type[enum.StrEnum], value: object, field: str) -> enum.StrEnum:
     try:
         return kind(str(value).strip().lower().replace("-", "_").replace(" ", "_"))
     except ValueError:
         allowed = ", ".join(k.value for k in kind)
         raise InputError(f"must be one of {allowed}", field=field, value=value) from None
+
+
+#: Free-text attributes of an asset: stripped, and empty text is None.
+_TEXT_FIELDS = ("serial_number", "manufacturer", "model", "location", "hostname",
+                "hardware_uuid", "cloud_resource_id", "owner", "purchase_order", "contract")
+
+
+def _macs(values: object) -> tuple[str, ...]:
+    """The register's MACs in canonical form; a value that is no MAC is refused, not dropped
+    (a person typed it, unlike an agent's report)."""
+    if isinstance(values, str):
+        values = [v for v in values.replace(",", ";").split(";") if v.strip()]
+    found: list[str] = []
+    for value in values or ():  # type: ignore[attr-defined]
+        mac = normalise_mac(str(value))
+        if mac is None:
+            raise InputError("not a unicast MAC address (aa:bb:cc:dd:ee:ff)", field="macs",
+                             value=value)
+        if mac not in found:
+            found.append(mac)
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +91,17 @@ class Asset:
         purchase_cost: acquisition cost in ``currency``, or None when not capitalised.
         purchase_date, in_service_date: when bought and when placed in service.
         serial_number, manufacturer, model, location: identification.
+        hostname: the host name it answers to (short or fully qualified).
+        macs: MAC addresses of its physical interfaces, canonical ``aa:bb:cc:dd:ee:ff``.
+        hardware_uuid: the SMBIOS system UUID, in either byte order.
+        cloud_resource_id: the provider's id for a cloud resource (EC2 instance id, ARN ...).
+        owner: the person it is assigned to (login, UPN or e-mail).
+        environment: prod or non-prod, where it matters (servers, VMs, cloud resources).
+        purchase_order, contract: the procurement references it was bought or leased under.
+
+    Identifiers are kept as written; :mod:`ledger.discovery` derives the keys reconciliation
+    matches on, so that the register shows what a person typed and still matches what an agent
+    reports.
     """
 
     tag: str
@@ -77,9 +117,23 @@ class Asset:
     manufacturer: str | None = None
     model: str | None = None
     location: str | None = None
+    hostname: str | None = None
+    macs: tuple[str, ...] = ()
+    hardware_uuid: str | None = None
+    cloud_resource_id: str | None = None
+    owner: str | None = None
+    environment: Environment | None = None
+    purchase_order: str | None = None
+    contract: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tag", check_code(self.tag, field="tag"))
+        for name in _TEXT_FIELDS:
+            object.__setattr__(self, name, clean(getattr(self, name)))
+        object.__setattr__(self, "macs", _macs(self.macs))
+        if self.environment is not None:
+            object.__setattr__(self, "environment",
+                               _enum(Environment, self.environment, "environment"))
         if not self.name or not self.name.strip():
             raise InputError("an asset needs a name", field="name")
         object.__setattr__(self, "kind", _enum(AssetKind, self.kind, "kind"))
@@ -173,3 +227,44 @@ class AssetEvent:
                 self.remaining_life_months is None and self.salvage is None):
             raise InputError("a change of estimate needs a new remaining life or salvage",
                              field="remaining_life_months")
+
+
+class LifecycleEventKind(enum.StrEnum):
+    """What happened to an asset in its life (the depreciation events are :class:`AssetEvent`)."""
+
+    DEPLOYMENT = "deployment"
+    REASSIGNMENT = "reassignment"
+    UPGRADE = "upgrade"
+    DECOMMISSION = "decommission"
+    DISPOSAL = "disposal"
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEvent:
+    """A dated step in an asset's life, with who recorded it and why.
+
+    Attributes:
+        asset_tag: the asset.
+        kind: deployment, reassignment, upgrade, decommission or disposal.
+        occurred: the day it happened.
+        attribute: for a reassignment or upgrade: what changed (``owner``, ``location``,
+            ``cost_centre``, ``model`` ...).
+        before, after: the attribute's value before and after.
+        note: why, in the user's words (a reconciliation decision's reason).
+        recorded_by: who recorded it.
+    """
+
+    asset_tag: str
+    kind: LifecycleEventKind
+    occurred: date
+    attribute: str | None = None
+    before: str | None = None
+    after: str | None = None
+    note: str = ""
+    recorded_by: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", _enum(LifecycleEventKind, self.kind, "kind"))
+        if self.kind in (LifecycleEventKind.REASSIGNMENT, LifecycleEventKind.UPGRADE) and (
+                not self.attribute):
+            raise InputError(f"a {self.kind} names what changed", field="attribute")

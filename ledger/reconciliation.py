@@ -100,9 +100,8 @@ _UNIQUE_PER_SOURCE = (Evidence.SERIAL, Evidence.HARDWARE_UUID, Evidence.CLOUD_RE
 class RegisterEntry:
     """What reconciliation needs of one register asset.
 
-    :class:`ledger.asset.Asset` carries the tag, serial, model, location and cost centre but not
-    the host name, MACs, hardware UUID, cloud resource id or owner; until it does, the caller
-    supplies them here (:meth:`from_asset`).
+    :meth:`from_asset` takes every identifier from an :class:`ledger.asset.Asset`; the keyword
+    arguments override them (tests, benchmarks).
 
     Attributes:
         tag: the asset tag (the register's key; also matched as evidence).
@@ -133,9 +132,11 @@ class RegisterEntry:
         owner: str | None = None,
     ) -> RegisterEntry:
         return cls(tag=asset.tag, status=asset.status, kind=asset.kind,
-                   serial=asset.serial_number, hardware_uuid=hardware_uuid,
-                   cloud_resource_id=cloud_resource_id, macs=tuple(macs), hostname=hostname,
-                   owner=owner, location=asset.location, model=asset.model,
+                   serial=asset.serial_number,
+                   hardware_uuid=hardware_uuid or asset.hardware_uuid,
+                   cloud_resource_id=cloud_resource_id or asset.cloud_resource_id,
+                   macs=tuple(macs) or asset.macs, hostname=hostname or asset.hostname,
+                   owner=owner or asset.owner, location=asset.location, model=asset.model,
                    manufacturer=asset.manufacturer, cost_centre=asset.cost_centre)
 
 
@@ -194,6 +195,16 @@ class DecisionKind(enum.StrEnum):
     REJECT = "reject"
     DECOMMISSION = "decommission"
     TAKE_OWNER = "take_owner"
+    TAKE_LOCATION = "take_location"
+    TAKE_COST_CENTRE = "take_cost_centre"
+
+
+#: The attribute a take-the-discovered-value decision resolves.
+TAKEN_FIELD: dict[DecisionKind, str] = {
+    DecisionKind.TAKE_OWNER: "owner",
+    DecisionKind.TAKE_LOCATION: "location",
+    DecisionKind.TAKE_COST_CENTRE: "cost_centre",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +212,8 @@ class Decision:
     """A person's ruling on a finding, kept and honoured by every later run.
 
     Attributes:
-        kind: accept, link, reject, decommission or take_owner.
+        kind: accept, link, reject, decommission, take_owner, take_location or
+            take_cost_centre.
         asset_tag: the asset (all kinds).
         device: the discovery record (all kinds but decommission).
         decided_by: who (a user name).
@@ -209,7 +221,8 @@ class Decision:
         reason: why, in the user's words.
         conflicts: for accept: the disagreements accepted; a later run with other
             disagreements shows the conflict again.
-        owner: for take_owner: the discovered owner taken into the register.
+        owner: for take_owner, take_location and take_cost_centre: the discovered value
+            taken into the register (named ``owner`` for the first kind there was).
     """
 
     kind: DecisionKind
@@ -239,8 +252,14 @@ class Decision:
         if self.decided_at.tzinfo is None:
             raise InputError("the decision time needs a time zone", field="decided_at",
                              value=self.decided_at)
-        if self.kind is DecisionKind.TAKE_OWNER and not self.owner:
-            raise InputError("taking the discovered owner needs the owner", field="owner")
+        if self.kind in TAKEN_FIELD and not self.owner:
+            raise InputError(f"taking the discovered {TAKEN_FIELD[self.kind]} needs its value",
+                             field=TAKEN_FIELD[self.kind])
+
+    @property
+    def value(self) -> str | None:
+        """For a take decision: the discovered value taken."""
+        return self.owner
 
 
 def decide(finding: Finding, kind: DecisionKind, *, by: str, at: datetime,
@@ -251,10 +270,11 @@ def decide(finding: Finding, kind: DecisionKind, *, by: str, at: datetime,
         raise InputError("this finding names no asset: link the device by hand instead",
                          field="asset_tag")
     owner = None
-    if kind is DecisionKind.TAKE_OWNER:
-        owner = next((c.discovered_value for c in finding.conflicts if c.field == "owner"), None)
+    if kind in TAKEN_FIELD:
+        name = TAKEN_FIELD[kind]
+        owner = next((c.discovered_value for c in finding.conflicts if c.field == name), None)
         if owner is None:
-            raise InputError("the finding has no owner disagreement to resolve", field="owner")
+            raise InputError(f"the finding has no {name} disagreement to resolve", field=name)
     return Decision(kind=kind, asset_tag=finding.asset_tag, device=finding.device,
                     decided_by=by, decided_at=at, reason=reason,
                     conflicts=finding.conflicts if kind is DecisionKind.ACCEPT else (),
@@ -367,6 +387,12 @@ def _conflicts(entry: RegisterEntry, device: DiscoveredDevice) -> tuple[Conflict
     if entry.status in (LifecycleStatus.RETIRED, LifecycleStatus.DISPOSED):
         found.append(Conflict("status", str(entry.status), "seen by discovery"))
     return tuple(found)
+
+
+def attribute_conflicts(entry: RegisterEntry, device: DiscoveredDevice) -> tuple[Conflict, ...]:
+    """What the register and one discovery record disagree on (owner, location, model, cost
+    centre, status), as a finding pairing them would report it."""
+    return _conflicts(entry, device)
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -501,16 +527,21 @@ def reconcile(
                                 device=devices[d_pos].ref, others=(str(winner.ref),)))
 
     # Unmatched devices: a strong identifier shared within one source is a duplicate; the
-    # first in (source, record id) order keeps the verdict "unregistered".
+    # first in (source, record id) order to hold a key keeps the verdict "unregistered", and
+    # a later holder is a duplicate on its strongest key held first by another.
     unmatched.sort(key=lambda p: (devices[p].source, devices[p].record_id))
     first_holder: dict[tuple[str, int, str], int] = {}
+    for d_pos in unmatched:
+        for rank, key in _keys(unmatched_ids[d_pos]):
+            if rank <= 3:
+                first_holder.setdefault((devices[d_pos].source, rank, key), d_pos)
     duplicated: set[int] = set()
     for d_pos in unmatched:
         device = devices[d_pos]
         for rank, key in _keys(unmatched_ids[d_pos]):
             if rank > 3:
                 break
-            held = first_holder.setdefault((device.source, rank, key), d_pos)
+            held = first_holder[device.source, rank, key]
             if held != d_pos:
                 duplicated.add(d_pos)
                 findings.append(Finding(Outcome.DUPLICATE, device=device.ref,
@@ -551,7 +582,7 @@ def apply_decisions(result: Reconciliation, decisions: Sequence[Decision]) -> Re
     pair_decisions: dict[tuple[DeviceRef, str], list[Decision]] = {}
     decommissions: dict[str, Decision] = {}
     for decision in decisions:
-        if decision.kind in (DecisionKind.ACCEPT, DecisionKind.TAKE_OWNER):
+        if decision.kind is DecisionKind.ACCEPT or decision.kind in TAKEN_FIELD:
             assert decision.device is not None
             pair_decisions.setdefault((decision.device, decision.asset_tag), []).append(decision)
         elif decision.kind is DecisionKind.DECOMMISSION:
@@ -583,13 +614,14 @@ def _apply_pair(finding: Finding, decision: Decision) -> tuple[Finding, bool]:
         if not set(finding.conflicts) <= set(decision.conflicts):
             return finding, False  # something new disagrees: a person looks again
         return replace(finding, outcome=Outcome.MATCHED, decision=decision), True
-    # take the discovered owner: resolved while discovery still reports that owner; once the
+    # take the discovered value: resolved while discovery still reports that value; once the
     # register carries it there is nothing left to resolve, and the decision is fulfilled.
-    owners = [c for c in finding.conflicts if c.field == "owner"]
-    if not owners:
+    name = TAKEN_FIELD[decision.kind]
+    same = owner_key if name == "owner" else fold
+    if not any(c.field == name for c in finding.conflicts):
         return finding, True
     remaining = tuple(c for c in finding.conflicts if not (
-        c.field == "owner" and owner_key(c.discovered_value) == owner_key(decision.owner)))
+        c.field == name and same(c.discovered_value) == same(decision.owner)))
     if remaining == finding.conflicts:
         return finding, False  # discovery now reports yet another owner
     return replace(finding, conflicts=remaining,

@@ -13,6 +13,7 @@ error; every bad record is reported, then nothing is staged.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,42 @@ def read_intune(path: Path) -> list[Staged[DiscoveredDevice]]:
     if head.startswith((b"{", b"[")):
         return read_intune_json(path)
     return read_intune_csv(path)
+
+
+def iter_intune(path: Path, *, progress: Callable[[int], None] | None = None,
+                every: int = 10_000) -> Iterator[Staged[DiscoveredDevice]]:
+    """Each device in turn; a CSV export is streamed (a million rows never sit in memory)
+    and the first bad row raises. A Graph JSON reply is read whole (Graph pages are small).
+    ``progress`` is called with the number of devices read every ``every`` and at the end."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    refuse_wide_encoding(head, str(path))
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
+        items: Iterable[Staged[DiscoveredDevice]] = read_intune_json(path)
+    else:
+        items = _stream_csv(path)
+    count = 0
+    for item in items:
+        count += 1
+        if progress is not None and count % every == 0:
+            progress(count)
+        yield item
+    if count == 0:
+        raise InputError("the file lists no device", source=str(path))
+    if progress is not None:
+        progress(count)
+
+
+def _stream_csv(path: Path) -> Iterator[Staged[DiscoveredDevice]]:
+    source = str(path)
+    first: dict[str, int] = {}
+    for row in read_csv(path, source=source, required=["id"], optional=FIELDS[1:]):
+        device = _device(_csv_getter(row), source=source, row=row.number)
+        held = first.setdefault(device.record_id.casefold(), row.number)
+        if held != row.number:
+            raise InputError(f"device {device.record_id} appears twice (first at row {held})",
+                             source=source, row=row.number, field="id", value=device.record_id)
+        yield Staged(device, source, row.number)
 
 
 def _device(get: Any, *, source: str, row: int | str) -> DiscoveredDevice:

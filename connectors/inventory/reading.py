@@ -319,11 +319,97 @@ def check_csv_file(path: Path, source: str) -> None:
         raise InputErrors(errors, source=source)
 
 
+#: CSV files larger than this are streamed (:func:`stream_csv`) instead of checked whole.
+STREAM_ABOVE_BYTES = 32 * 1024 * 1024
+#: The largest CSV file streamed (a million-row SCCM export is about 250 MB).
+MAX_STREAMED_BYTES = 4 * 1024 * 1024 * 1024
+
+
 def read_csv(path: Path, *, source: str, required: Sequence[str],
              optional: Sequence[str] = ()) -> Iterator[Row]:
-    """Rows of a CSV file, checked by :func:`check_csv_file` and then read strictly."""
+    """Rows of a CSV file, checked by :func:`check_csv_file` and then read strictly; a large
+    file is streamed by :func:`stream_csv` (its first bad line stops it)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", source=source) from None
+    if size > STREAM_ABOVE_BYTES:
+        return stream_csv(path, source=source, required=required, optional=optional)
     check_csv_file(path, source)
     return read_rows(path, required=required, optional=optional, source=source)
+
+
+def _column_key(header: str) -> str:
+    return header.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def _checked_header(header: list[str], source: str, required: Sequence[str],
+                    optional: Sequence[str]) -> list[str]:
+    columns = [_column_key(h) for h in header]
+    allowed = {_column_key(c) for c in (*required, *optional)}
+    seen: set[str] = set()
+    for position, column in enumerate(columns):
+        if not column:
+            raise InputError(f"column {position + 1} of the header has no name", source=source,
+                             row=1)
+        if column in seen:
+            raise InputError("the header names this column twice", source=source, row=1,
+                             field=header[position].strip())
+        if column not in allowed:
+            raise InputError(f"unknown column {header[position].strip()!r}", source=source,
+                             row=1, field=header[position].strip())
+        seen.add(column)
+    missing = [c for c in (_column_key(r) for r in required) if c not in seen]
+    if missing:
+        raise InputError(f"required column(s) missing: {', '.join(missing)}", source=source,
+                         row=1, field=missing[0])
+    return columns
+
+
+def stream_csv(path: Path, *, source: str, required: Sequence[str],
+               optional: Sequence[str] = ()) -> Iterator[Row]:
+    """Rows of a CSV file read one at a time, never the whole file in memory.
+
+    The same refusals as the whole-file check (UTF-16/32, bytes that are not UTF-8, NUL
+    bytes, a bad header, ragged rows), each raised at the line where it is found.
+    """
+    try:
+        size = path.stat().st_size
+        handle = open(path, encoding="utf-8-sig", newline="", errors="strict")
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", source=source) from None
+    if size > MAX_STREAMED_BYTES:
+        handle.close()
+        raise InputError(f"the file is {size} bytes; the limit is {MAX_STREAMED_BYTES}",
+                         source=source)
+    with handle:
+        with open(path, "rb") as raw:
+            refuse_wide_encoding(raw.read(4), source)
+        reader = csv.reader(handle, strict=True)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise InputError("the file is empty; it needs a header row", source=source)
+            columns = _checked_header(header, source, required, optional)
+            for cells in reader:
+                number = reader.line_num
+                if not cells or all(not c.strip() for c in cells):
+                    continue
+                if len(cells) != len(columns):
+                    raise InputError(f"the row has {len(cells)} cells but the header has "
+                                     f"{len(columns)}", source=source, row=number)
+                if any("\x00" in cell for cell in cells):
+                    raise InputError("the line contains a NUL byte (binary or damaged file)",
+                                     source=source, row=number)
+                yield Row(number, {col: cell.strip() for col, cell in
+                                   zip(columns, cells, strict=True)})
+        except UnicodeDecodeError as exc:
+            raise InputError(f"byte {exc.object[exc.start]:#04x} is not UTF-8 text; save the "
+                             "file as CSV UTF-8", source=source,
+                             row=reader.line_num + 1) from None
+        except csv.Error as exc:
+            raise InputError(f"not valid CSV: {exc}", source=source,
+                             row=reader.line_num) from None
 
 
 def stage_rows(rows: Iterator[Row], make: Callable[[Row], Any], *, source: str,

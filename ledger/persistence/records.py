@@ -203,6 +203,23 @@ class AssetRecord(Base):
     manufacturer: Mapped[str | None] = mapped_column(String(100))
     model: Mapped[str | None] = mapped_column(String(100))
     location: Mapped[str | None] = mapped_column(String(100))
+    # Inventory (0008): identifiers as written, the keys reconciliation matches on, and more.
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    macs: Mapped[str | None] = mapped_column(String(400))
+    hardware_uuid: Mapped[str | None] = mapped_column(String(64))
+    cloud_resource_id: Mapped[str | None] = mapped_column(String(400))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    environment: Mapped[str | None] = mapped_column(String(20))
+    purchase_order: Mapped[str | None] = mapped_column(String(100))
+    contract: Mapped[str | None] = mapped_column(String(100))
+    serial_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    tag_key: Mapped[str | None] = mapped_column(String(40), index=True)
+    hostname_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    uuid_key: Mapped[str | None] = mapped_column(String(36), index=True)
+    cloud_key: Mapped[str | None] = mapped_column(String(400), index=True)
+    owner_key: Mapped[str | None] = mapped_column(String(200))
+    location_key: Mapped[str | None] = mapped_column(String(100))
+    model_key: Mapped[str | None] = mapped_column(String(100))
 
 
 class DepreciationBookRecord(Base):

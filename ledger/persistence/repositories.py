@@ -24,12 +24,22 @@ from ledger.asset import (
     AssetEventKind,
     AssetKind,
     DepreciationBook,
+    Environment,
     LifecycleStatus,
 )
 from ledger.audit import GENESIS, AuditEvent, ChainedEvent, ChainHead, chain_hash
 from ledger.books import PeriodCharge
 from ledger.calendar import Period, PeriodStatus
 from ledger.depreciation import DepreciationTerms, FiscalYearStart
+from ledger.discovery import (
+    cloud_resource_key,
+    fold,
+    hostname_key,
+    normalise_asset_tag,
+    normalise_serial,
+    owner_key,
+    uuid_key,
+)
 from ledger.erp import ErpProfile
 from ledger.errors import ConflictError
 from ledger.finding import Finding, FindingStatus, Severity, StoredFinding, TicketRef
@@ -656,7 +666,22 @@ def _asset(record: AssetRecord) -> Asset:
     return Asset(record.tag, record.name, AssetKind(record.kind), record.cost_centre,
                  LifecycleStatus(record.status), record.currency, record.purchase_cost,
                  record.purchase_date, record.in_service_date, record.serial_number,
-                 record.manufacturer, record.model, record.location)
+                 record.manufacturer, record.model, record.location, record.hostname,
+                 tuple(record.macs.split(";")) if record.macs else (), record.hardware_uuid,
+                 record.cloud_resource_id, record.owner,
+                 Environment(record.environment) if record.environment else None,
+                 record.purchase_order, record.contract)
+
+
+def asset_keys(asset: Asset) -> dict[str, str | None]:
+    """The normalised keys reconciliation matches an asset on (columns of ``assets``)."""
+    return {"serial_key": normalise_serial(asset.serial_number),
+            "tag_key": normalise_asset_tag(asset.tag),
+            "hostname_key": hostname_key(asset.hostname),
+            "uuid_key": uuid_key(asset.hardware_uuid),
+            "cloud_key": cloud_resource_key(asset.cloud_resource_id),
+            "owner_key": owner_key(asset.owner), "location_key": fold(asset.location),
+            "model_key": fold(asset.model)}
 
 
 def _asset_event(record: AssetEventRecord) -> AssetEvent:
@@ -669,7 +694,8 @@ def _asset_event(record: AssetEventRecord) -> AssetEvent:
 class SqlAlchemyAssetRepository(_Repository):
     _ASSET_FIELDS = ("name", "kind", "cost_centre", "status", "currency", "purchase_cost",
                      "purchase_date", "in_service_date", "serial_number", "manufacturer",
-                     "model", "location")
+                     "model", "location", "hostname", "hardware_uuid", "cloud_resource_id",
+                     "owner", "environment", "purchase_order", "contract")
 
     def get(self, tag: str) -> Asset | None:
         record = self.session.get(AssetRecord, tag)
@@ -688,6 +714,9 @@ class SqlAlchemyAssetRepository(_Repository):
         for name in self._ASSET_FIELDS:
             value = getattr(asset, name)
             setattr(record, name, value.value if isinstance(value, enum.Enum) else value)
+        record.macs = ";".join(asset.macs) or None
+        for name, key in asset_keys(asset).items():
+            setattr(record, name, key)
 
     def count(self) -> int:
         return self._count(AssetRecord)

@@ -19,7 +19,29 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger.access import Actor
 from ledger.clock import SystemClock
 from ledger.errors import PermissionDeniedError
+from ledger.persistence.allocation_repositories import (
+    SqlAlchemyAllocationRunRepository,
+    SqlAlchemyDriverRevisionRepository,
+    SqlAlchemyExceptionRepository,
+    SqlAlchemyInvoiceRepository,
+    SqlAlchemyManualCostRepository,
+    SqlAlchemyRuleSetRepository,
+)
 from ledger.persistence.database import writer_engine
+from ledger.persistence.governance_repositories import (
+    SqlAlchemyBudgetRepository,
+    SqlAlchemyCloseHeadRepository,
+    SqlAlchemyContractRepository,
+    SqlAlchemyPostingAnchorRepository,
+    SqlAlchemyProvisioningRepository,
+    SqlAlchemyRoleScopeRepository,
+)
+from ledger.persistence.inventory_repositories import SqlAlchemyInventoryRepository
+from ledger.persistence.licence_repositories import (
+    SqlAlchemyAssetMappingRepository,
+    SqlAlchemyLicenceRepository,
+    SqlAlchemyQualityRuleRepository,
+)
 from ledger.persistence.repositories import (
     SqlAlchemyAssetRepository,
     SqlAlchemyAuditTrail,
@@ -69,6 +91,22 @@ class SqlAlchemyUnitOfWork:
         self.erp_profiles = SqlAlchemyErpProfileRepository(self.session)
         self.job_runs = SqlAlchemyJobRunRepository(self.session)
         self.findings = SqlAlchemyFindingRepository(self.session)
+        self.licences = SqlAlchemyLicenceRepository(self.session)
+        self.quality_rules = SqlAlchemyQualityRuleRepository(self.session)
+        self.asset_mappings = SqlAlchemyAssetMappingRepository(self.session)
+        self.rulesets = SqlAlchemyRuleSetRepository(self.session)
+        self.allocation_runs = SqlAlchemyAllocationRunRepository(self.session)
+        self.driver_revisions = SqlAlchemyDriverRevisionRepository(self.session)
+        self.invoices = SqlAlchemyInvoiceRepository(self.session)
+        self.allocation_exceptions = SqlAlchemyExceptionRepository(self.session)
+        self.manual_costs = SqlAlchemyManualCostRepository(self.session)
+        self.role_scopes = SqlAlchemyRoleScopeRepository(self.session)
+        self.close_heads = SqlAlchemyCloseHeadRepository(self.session)
+        self.posting_anchors = SqlAlchemyPostingAnchorRepository(self.session)
+        self.provisioning = SqlAlchemyProvisioningRepository(self.session)
+        self.budgets = SqlAlchemyBudgetRepository(self.session)
+        self.contracts = SqlAlchemyContractRepository(self.session)
+        self.inventory = SqlAlchemyInventoryRepository(self.session)
         self.actor = Actor(self._login, self.users.roles_of(self._login))
         return self
 

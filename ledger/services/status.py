@@ -31,8 +31,12 @@ def status_summary(*, uow: UnitOfWork) -> dict[str, Any]:
         "gl_accounts": uow.accounts.count(),
         "fx_rates": uow.fx_rates.count(),
         "driver_quantities": uow.drivers.count(),
+        "allocation_runs": uow.allocation_runs.count(),
         "assets": uow.assets.count(),
+        "discovery_records": uow.inventory.count(),
         "journals": journals,
         "users": len(uow.users.list()),
         "audit_events": uow.audit.count(),
+        "licence_entitlements": uow.licences.count_entitlements(),
+        "software_installations": uow.licences.count_installations(),
     }

@@ -8,6 +8,15 @@ from ledger.persistence import migrate
 from ledger.services.audit import verify_audit
 from ledger.services.status import status_summary
 
+#: Status counts of tables that later revisions add: a downgrade below them drops their rows,
+#: so an upgrade cannot bring them back and they are left out of the comparison.
+ADDED_AFTER_0003 = {"allocation_runs", "discovery_records", "licence_entitlements",
+                    "software_installations"}
+
+
+def _kept(summary: dict) -> dict:
+    return {key: value for key, value in summary.items() if key not in ADDED_AFTER_0003}
+
 
 @pytest.mark.parametrize("older", ["0002_assets", "0003_journal_lifecycle"])
 def test_a_database_written_by_an_older_version_upgrades_with_everything_kept(
@@ -31,5 +40,5 @@ def test_a_database_written_by_an_older_version_upgrades_with_everything_kept(
     with demo_app.uow(read_only=True) as uow:
         after = status_summary(uow=uow)
         problems, head = verify_audit(uow=uow)
-    assert after == before
+    assert _kept(after) == _kept(before)
     assert problems == [] and head.sequence == before["audit_events"]
