@@ -10,7 +10,8 @@ import importlib
 
 import click
 
-MODULES = ("allocation", "inventory", "licences", "governance", "gui", "automation")
+MODULES = ("allocation", "inventory", "licences", "governance", "gui", "automation",
+           "reports", "reports_more", "cloud", "flow_logs", "policy")
 
 
 def register_all(cli: click.Group) -> None:

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from ledger.persistence import (  # noqa: F401
     allocation_records,
+    catalogue_records,
+    flow_log_records,
     governance_records,
     inventory_records,
+    kubernetes_records,
     licence_records,
+    policy_records,
+    report_records,
 )
 from ledger.persistence.records import Base
 

@@ -1,0 +1,9 @@
+"""Cloud-native imports: OpenCost, Kubecost, Kubernetes usage."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Add this module's commands to ``cli``."""

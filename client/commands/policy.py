@@ -1,0 +1,9 @@
+"""Allocation policy and rule reviews."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Add this module's commands to ``cli``."""

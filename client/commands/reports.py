@@ -1,0 +1,9 @@
+"""Reports: statements, disputes, forecasts, KPIs (the `report` group)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Add this module's commands to ``cli``."""
