@@ -354,7 +354,7 @@ def load_inventory(uow: UnitOfWork, *, reason: str = "demo inventory") -> Change
         changes += assets_service.register_assets(
             uow=uow, assets=staged(sorted(by_tag.values(), key=lambda a: a.tag), "demo"),
             reason=reason)
-    feeds, _ = generate_feeds(uow.assets.list(), uow.clock.now(), _centres(uow))
+    feeds, _ = generate_feeds(uow.assets.list(), _feed_time(uow), _centres(uow))
     readers = {"sccm": iter_sccm_csv, "intune": iter_intune, "jamf": read_jamf_page,
                "glpi": read_glpi_folder}
     with tempfile.TemporaryDirectory(prefix="apportion-demo-inventory-") as folder:
@@ -367,6 +367,12 @@ def load_inventory(uow: UnitOfWork, *, reason: str = "demo inventory") -> Change
     return changes
 
 
+def _feed_time(uow: UnitOfWork) -> datetime:
+    """When the demo's feeds were "taken": the start of today (UTC), so that loading the demo
+    twice on one day imports the same feeds and changes nothing."""
+    return uow.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _centres(uow: UnitOfWork) -> list[str]:
     return sorted(cc.code for cc in uow.cost_centres.list() if cc.parent)
 
@@ -374,7 +380,7 @@ def _centres(uow: UnitOfWork) -> list[str]:
 def planted(uow: UnitOfWork) -> Planted:
     """What :func:`load_inventory` planted in the feeds of this database's register."""
     register = uow.assets.list()
-    _, found = generate_feeds(register, uow.clock.now(), _centres(uow))
+    _, found = generate_feeds(register, _feed_time(uow), _centres(uow))
     pair = _register_pair(register)
     if pair:
         found.register_duplicates.append(pair)
