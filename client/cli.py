@@ -1346,6 +1346,7 @@ def has_display() -> bool:
 def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
     """Create the demo database and show Apportion's month-end working on it."""
     from client import demo as demo_company
+    from client import demo_inventory
 
     options = ctx.ensure_object(Options)
     if options.db is None:
@@ -1371,9 +1372,12 @@ def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
             app, key, demo=company, erp_data=bootstrap.data_dir() / "sandbox-erp-demo")
         with app.uow(read_only=True) as uow:
             summary = status_summary(uow=uow)
+            licences = _licence_summary(uow)
+        reconciliation = demo_inventory.summary(app)
     if options.json:
         print_json({
             "database": app.where, "loaded": changes_json(changes), "status": summary,
+            "reconciliation": reconciliation, "licences": licences,
             "month_end": _month_end_json(result) if result else None,
             "posting": {"erp": posting.erp_url, "submitted": list(posting.submitted),
                         "posted": posting.report.posted,
@@ -1386,6 +1390,15 @@ def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
     console.print(f"Loaded: {describe_changes(changes)}. {summary['cost_centres']} cost "
                   f"centres, {summary['gl_accounts']} GL accounts, {summary['assets']} assets, "
                   f"{summary['periods']['open']} open periods, {summary['users']} users.")
+    console.print(
+        f"Inventory: {reconciliation['records']} discovery records from SCCM, Intune, Jamf and "
+        f"GLPI; {reconciliation['matched']} matched, {reconciliation['conflicts']} with "
+        f"conflicts, {reconciliation['unregistered']} unregistered, {reconciliation['missing']} "
+        f"missing, {reconciliation['duplicates']} duplicates (apportion reconcile list).")
+    console.print(
+        f"Licences: {licences['products']} products, {licences['short']} short (true-up "
+        f"{licences['true_up_cost']}), {licences['surplus']} with seats to spare "
+        "(apportion licences position).")
     if result is not None:
         _print_month_end(result, {cc.code: cc.name for cc in company.cost_centres})
     posted = posting.report.posted
@@ -1408,7 +1421,26 @@ def demo(ctx: click.Context, headless: bool, period: str | None) -> None:
                    sandbox_dir=bootstrap.data_dir() / "sandbox-erp-demo")
 
 
+def _licence_summary(uow: UnitOfWork) -> dict[str, Any]:
+    """The demo's licence position in three figures: products short, with surplus, true-up."""
+    from ledger.services.licences import licence_position
+
+    position = licence_position(uow=uow)
+    costs: dict[str, Decimal] = {}
+    for product in position:
+        if product.shortfall and product.currency:
+            costs[product.currency] = costs.get(product.currency, Decimal(0)) + \
+                product.true_up_cost
+    return {"products": len(position),
+            "short": sum(1 for p in position if p.shortfall),
+            "surplus": sum(1 for p in position if p.surplus),
+            "true_up_cost": ", ".join(f"{amount:,} {currency}"
+                                      for currency, amount in sorted(costs.items())) or "none"}
+
+
 def _month_end_json(result: Any) -> dict[str, Any]:
+    from client import demo_allocation
+
     return {
         "period": result.period, "journal_ids": list(result.journal_ids),
         "replaced_drafts": result.replaced, "total": result.total,
@@ -1418,10 +1450,13 @@ def _month_end_json(result: Any) -> dict[str, Any]:
             {"book": b.book, "assets": b.assets, "total": b.total,
              "journal_ids": list(b.journal_ids), "posts_to_ledger": b.posts_to_ledger}
             for b in result.depreciation.books],
+        "allocation": demo_allocation.summary(result.allocation),
     }
 
 
 def _print_month_end(result: Any, names: dict[str, str]) -> None:
+    from client import demo_allocation
+
     console.print(f"\n[bold]Month-end {result.period}[/bold] (as carol, the cost analyst): "
                   f"shared IT cost {result.total:,} {result.currency} charged by headcount "
                   f"({result.headcount:,} people) to {len(result.entry.lines) - 1} cost centres.")
@@ -1450,6 +1485,16 @@ def _print_month_end(result: Any, names: dict[str, str]) -> None:
                    if book.posts_to_ledger else "tax book: computed, not posted")
         console.print(f"Depreciation {result.period}, book {book.book}: {book.assets} assets, "
                       f"{total} ({outcome}).")
+    allocated = demo_allocation.summary(result.allocation)
+    if allocated is not None:
+        for currency, source in allocated["source_total"].items():
+            unallocated = allocated["unallocated_total"].get(currency, Decimal(0))
+            console.print(
+                f"Allocation {result.period}, rule set {allocated['ruleset']} (run "
+                f"{allocated['run_id']}): {source:,} {currency} of cloud billing, depreciation "
+                f"and licence seats; {allocated['allocated_total'].get(currency, 0):,} allocated "
+                f"to cost centres, {unallocated:,} left unallocated and reported (draft journals "
+                f"{', '.join(map(str, allocated['journal_ids'])) or 'none'}).")
 
 
 def _register_commands() -> None:

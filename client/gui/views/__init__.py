@@ -1,0 +1,1 @@
+"""The client's screens, one module per domain word."""
