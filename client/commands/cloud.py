@@ -1,9 +1,155 @@
-"""Cloud-native imports: OpenCost, Kubecost, Kubernetes usage."""
+"""Cloud-native imports: OpenCost, Kubecost, Kubernetes usage.
+
+``apportion import opencost FILE_OR_URL`` (a saved ``/allocation/compute`` response, or pulled
+from an OpenCost at that URL for ``--window``), ``apportion import kubecost FILE`` (a Kubecost
+allocation CSV export) and ``apportion import k8s-usage FILE`` (a plain usage CSV), plus
+``apportion k8s-usage`` to list what is stored. The split itself is the rule set's
+``[[clusters]]`` rules, applied by every allocation run.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import click
+
+from client.commands.common import (
+    Options,
+    console,
+    json_option,
+    opened,
+    print_json,
+    read,
+    show,
+)
+
+
+def _store(ctx: click.Context, usage, sha256: str, reason: str | None) -> None:
+    from ledger.services import kubernetes
+
+    with opened(ctx) as app, app.uow() as uow:
+        outcome = kubernetes.import_usage(uow=uow, source=usage.source, kind=usage.kind,
+                                          records=usage.records, sha256=sha256, reason=reason)
+        uow.commit()
+    data = {"import_id": outcome.import_id, "source": outcome.source, "kind": outcome.kind,
+            "records": outcome.records, "replaced": outcome.replaced,
+            "unchanged": outcome.unchanged,
+            "clusters": [{"cluster": c, "period": p} for c, p in outcome.clusters]}
+    if ctx.ensure_object(Options).json:
+        print_json(data)
+        return
+    where = ", ".join(f"{c} {p}" for c, p in outcome.clusters)
+    if outcome.unchanged:
+        console.print(f"{outcome.kind} usage from {outcome.source}: already imported "
+                      f"(import {outcome.import_id}); nothing changed.")
+    else:
+        console.print(f"{outcome.kind} usage from {outcome.source}: {outcome.records} record(s) "
+                      f"for {where}" + (f", replacing {outcome.replaced}" if outcome.replaced
+                                        else "") + ".")
+
+
+def _file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@click.command("opencost")
+@click.argument("file_or_url")
+@click.option("--window", help="For a URL: the window to pull, e.g. "
+              "2026-10-01T00:00:00Z,2026-11-01T00:00:00Z or lastmonth.")
+@click.option("--cluster", help="The cluster's name when OpenCost does not say it.")
+@click.option("--reason", help="Why, for the audit trail.")
+@json_option
+@click.pass_context
+def import_opencost(ctx: click.Context, file_or_url: str, window: str | None,
+                    cluster: str | None, reason: str | None) -> None:
+    """Import workload usage from OpenCost's /allocation/compute (a saved JSON file or a URL)."""
+    from connectors.kubernetes import fetch_opencost, read_opencost_file
+
+    if file_or_url.startswith(("http://", "https://")):
+        if not window:
+            raise click.UsageError("a URL needs --window (the period to pull)")
+        usage = fetch_opencost(file_or_url, window=window, cluster=cluster)
+        # A pull is identified by what it returned: the same answer again changes nothing.
+        body = repr(sorted(map(repr, usage.records))).encode()
+        _store(ctx, usage, hashlib.sha256(body).hexdigest(), reason)
+        return
+    path = Path(file_or_url)
+    if not path.is_file():
+        raise click.BadParameter(f"{file_or_url} is neither a file nor an http(s) URL")
+    _store(ctx, read_opencost_file(path, cluster=cluster), _file_sha(path), reason)
+
+
+@click.command("kubecost")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cluster", help="The cluster's name when the export has no Cluster column.")
+@click.option("--reason", help="Why, for the audit trail.")
+@json_option
+@click.pass_context
+def import_kubecost(ctx: click.Context, path: Path, cluster: str | None,
+                    reason: str | None) -> None:
+    """Import workload usage from a Kubecost allocation CSV export."""
+    from connectors.kubernetes import read_kubecost_csv
+
+    _store(ctx, read_kubecost_csv(path, cluster=cluster), _file_sha(path), reason)
+
+
+@click.command("k8s-usage")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--reason", help="Why, for the audit trail.")
+@json_option
+@click.pass_context
+def import_k8s_usage(ctx: click.Context, path: Path, reason: str | None) -> None:
+    """Import a usage CSV: period, cluster, namespace, cpu_core_hours_requested,
+    cpu_core_hours_used, ram_gb_hours_requested, ram_gb_hours_used[, labels, controller, pod]."""
+    from connectors.kubernetes import read_usage_csv
+
+    _store(ctx, read_usage_csv(path), _file_sha(path), reason)
+
+
+@click.command("k8s-usage")
+@json_option
+@click.pass_context
+def list_usage(ctx: click.Context) -> None:
+    """The stored Kubernetes usage: records per cluster and period."""
+    from ledger.services import kubernetes
+
+    rows = read(ctx, lambda uow: kubernetes.usage_summary(uow=uow))
+    show(ctx, "usage", [{"cluster": c, "period": p, "records": n} for c, p, n in rows], [
+        ("cluster", lambda r: r["cluster"]), ("period", lambda r: r["period"]),
+        ("records", lambda r: r["records"])])
+
+
+@click.command("cloud-demo")
+@click.option("--period", default="2026-10", show_default=True, metavar="YYYY-MM")
+@json_option
+@click.pass_context
+def cloud_demo(ctx: click.Context, period: str) -> None:
+    """The demo's shared cluster, functions and API gateway, allocated as a dry run (needs
+    the demo company: apportion init --demo)."""
+    from client import demo_cloud
+
+    with opened(ctx) as app, app.uow() as uow:
+        outcome = demo_cloud.run(uow, app, period)
+        data = demo_cloud.summary(outcome, uow)
+        uow.commit()
+    if ctx.ensure_object(Options).json:
+        print_json(data)
+        return
+    console.print(f"{data['ruleset']} {period}: {data['source_total']['USD']:,.2f} USD of "
+                  "cluster, function and gateway billing (dry run)")
+    for share in data["cluster_shares"]:
+        console.print(f"  {share['cluster']} {share['kind']} {share['key']}: {share['percent']}% "
+                      f"(own {share['own']}%, system {share['system']}%, idle {share['idle']}%)")
+    for row in data["by_cost_centre"]:
+        console.print(f"  {row['cost_centre']:>8} {row['amount']:>12,.2f} {row['currency']}")
 
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to ``cli``."""
+    import_group = cli.commands.get("import")
+    if isinstance(import_group, click.Group):
+        for command in (import_opencost, import_kubecost, import_k8s_usage):
+            import_group.add_command(command)
+    cli.add_command(list_usage)
+    cli.add_command(cloud_demo)

@@ -1,0 +1,74 @@
+"""Repository of Kubernetes usage: converts between :mod:`ledger.persistence.kubernetes_records`
+and :class:`ledger.kubernetes.UsageRecord`; nothing else sees a record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from ledger.kubernetes import UsageRecord
+from ledger.persistence.kubernetes_records import K8sUsageImportRecord, K8sUsageRecord
+
+#: Stored precision of hours: a millionth of a core-hour or GiB-hour is far below any bill.
+HOURS = Decimal("0.000001")
+
+
+def _record(r: K8sUsageRecord) -> UsageRecord:
+    return UsageRecord(r.cluster, r.period, r.namespace, r.cpu_request, r.cpu_usage,
+                       r.ram_request, r.ram_usage, tuple((k, v) for k, v in r.labels),
+                       r.controller, r.pod)
+
+
+class SqlAlchemyKubernetesUsageRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def import_of(self, sha256: str) -> int | None:
+        return self.session.scalar(select(K8sUsageImportRecord.id)
+                                   .where(K8sUsageImportRecord.sha256 == sha256))
+
+    def replace(self, *, sha256: str, source: str, kind: str, records: Sequence[UsageRecord],
+                at: datetime, by: str) -> tuple[int, int]:
+        """Store ``records`` as one import; earlier usage of the same (cluster, period) pairs
+        is replaced. Returns (import id, records replaced)."""
+        keys = sorted({(r.cluster, r.period) for r in records})
+        replaced = 0
+        if keys:
+            replaced = self.session.execute(delete(K8sUsageRecord).where(
+                tuple_(K8sUsageRecord.cluster, K8sUsageRecord.period).in_(keys))).rowcount
+        batch = K8sUsageImportRecord(sha256=sha256, source=source[:1000], kind=kind,
+                                     records=len(records), imported_at=at, imported_by=by)
+        self.session.add(batch)
+        self.session.flush()
+        self.session.add_all(K8sUsageRecord(
+            import_id=batch.id, cluster=r.cluster, period=r.period, namespace=r.namespace,
+            controller=r.controller, pod=r.pod, labels=[list(p) for p in r.labels],
+            cpu_request=r.cpu_request.quantize(HOURS), cpu_usage=r.cpu_usage.quantize(HOURS),
+            ram_request=r.ram_request.quantize(HOURS), ram_usage=r.ram_usage.quantize(HOURS))
+            for r in records)
+        self.session.flush()
+        return batch.id, replaced
+
+    def for_period(self, period: str) -> dict[str, list[UsageRecord]]:
+        """The period's usage by cluster."""
+        out: dict[str, list[UsageRecord]] = {}
+        rows = self.session.scalars(select(K8sUsageRecord).where(K8sUsageRecord.period == period)
+                                    .order_by(K8sUsageRecord.id))
+        for row in rows:
+            out.setdefault(row.cluster, []).append(_record(row))
+        return out
+
+    def summary(self) -> list[tuple[str, str, int]]:
+        """(cluster, period, records) of everything stored."""
+        rows = self.session.execute(select(K8sUsageRecord.cluster, K8sUsageRecord.period,
+                                           func.count()).group_by(K8sUsageRecord.cluster,
+                                                                  K8sUsageRecord.period)
+                                    .order_by(K8sUsageRecord.cluster, K8sUsageRecord.period))
+        return [(c, p, n) for c, p, n in rows]
+
+    def count(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(K8sUsageRecord)) or 0
