@@ -100,7 +100,7 @@ def open_window(qtbot, tmp_path: Path) -> Iterator[Callable[..., object]]:
         window.context.export_dir = tmp_path / "exports"
         qtbot.addWidget(window)
         window.show()
-        qtbot.waitUntil(lambda: window.context.actor is not None, timeout=5000)
+        qtbot.waitUntil(lambda: window.context.actor is not None, timeout=30000)
         if page is not None:
             window.go(page)
         windows.append(window)

@@ -20,7 +20,7 @@ def runner(month_end_app):
 
 
 def loaded(qtbot, model: PagedTableModel) -> PagedTableModel:
-    with qtbot.waitSignal(model.loaded, timeout=5000):
+    with qtbot.waitSignal(model.loaded, timeout=30000):
         model.reload()
     return model
 
@@ -33,7 +33,7 @@ def fetch_every_row(qtbot, model: PagedTableModel) -> list[tuple]:
             model.data(model.index(row, 0))
         return not missing
 
-    qtbot.waitUntil(complete, timeout=10000)
+    qtbot.waitUntil(complete, timeout=30000)
     return [model.row_values(r) for r in range(model.rowCount())]
 
 
@@ -48,7 +48,7 @@ def test_each_paged_model_passes_qts_model_tester(qtbot, qtmodeltester, runner, 
         model.data(model.index(last, 0))
         return model.row_values(last) is not None
 
-    qtbot.waitUntil(arrived, timeout=5000)
+    qtbot.waitUntil(arrived, timeout=30000)
     qtmodeltester.check(model)
 
 
@@ -72,7 +72,7 @@ def test_pages_put_together_are_the_register_in_order_without_gaps(qtbot, runner
 def test_sorting_by_cost_is_numeric_and_done_by_the_database(qtbot, runner, month_end_app):
     model = loaded(qtbot, PagedTableModel(asset_register(), runner, page_size=40))
     column = model.source.column_index("purchase_cost")
-    with qtbot.waitSignal(model.loaded, timeout=5000):
+    with qtbot.waitSignal(model.loaded, timeout=30000):
         model.sort(column, Qt.SortOrder.DescendingOrder)
     costs = [row[column] for row in fetch_every_row(qtbot, model)]
     known = [c for c in costs if c is not None]
@@ -85,11 +85,11 @@ def test_search_and_filters_count_what_the_register_holds(qtbot, runner, month_e
         assets = uow.assets.list()
     laptops = [a for a in assets if a.kind.value == "laptop"]
     model = loaded(qtbot, PagedTableModel(asset_register(), runner))
-    with qtbot.waitSignal(model.loaded, timeout=5000) as counted:
+    with qtbot.waitSignal(model.loaded, timeout=30000) as counted:
         model.set_query(TableQuery(filters=(("kind", "laptop"),)))
     assert counted.args == [len(laptops)]
     probe = laptops[0].tag
-    with qtbot.waitSignal(model.loaded, timeout=5000) as counted:
+    with qtbot.waitSignal(model.loaded, timeout=30000) as counted:
         model.set_query(TableQuery(search=probe.lower()))
     assert counted.args == [sum(1 for a in assets if probe.lower() in (
         a.tag + a.name + (a.serial_number or "")).lower())]
@@ -97,7 +97,7 @@ def test_search_and_filters_count_what_the_register_holds(qtbot, runner, month_e
 
 def test_a_percent_sign_in_the_search_is_text_not_a_wildcard(qtbot, runner):
     model = loaded(qtbot, PagedTableModel(asset_register(), runner))
-    with qtbot.waitSignal(model.loaded, timeout=5000) as counted:
+    with qtbot.waitSignal(model.loaded, timeout=30000) as counted:
         model.set_query(TableQuery(search="%"))
     assert counted.args == [0]
 
@@ -133,11 +133,11 @@ def test_the_register_pages_the_same_way_on_postgresql(qtbot, postgres_url, cloc
             uow.commit()
         model = loaded(qtbot, PagedTableModel(asset_register(), runner, page_size=16))
         column = model.source.column_index("purchase_cost")
-        with qtbot.waitSignal(model.loaded, timeout=5000):
+        with qtbot.waitSignal(model.loaded, timeout=30000):
             model.sort(column, Qt.SortOrder.AscendingOrder)
         costs = [row[column] for row in fetch_every_row(qtbot, model)]
         assert costs == sorted(costs) and len(costs) == 60
-        with qtbot.waitSignal(model.loaded, timeout=5000) as counted:
+        with qtbot.waitSignal(model.loaded, timeout=30000) as counted:
             model.set_query(TableQuery(search="Laptop 5%"))
         assert counted.args == [1]  # % is searched for, not a wildcard (that would be 11)
     finally:

@@ -33,7 +33,7 @@ def test_a_query_runs_on_the_database_worker_and_answers_on_the_ui_thread(qtbot,
         seen["worker"] = threading.current_thread().name
         return uow.actor.login
 
-    with qtbot.waitSignal(runner.finished, timeout=5000):
+    with qtbot.waitSignal(runner.finished, timeout=30000):
         runner.query(work, success=lambda login: seen.update(
             login=login, callback=threading.current_thread()))
     assert seen["worker"].startswith("apportion-db")
@@ -46,7 +46,7 @@ def test_a_write_commits_and_tells_the_views_what_changed(qtbot, app, runner):
         return reference_data.import_cost_centres(
             uow=uow, cost_centres=staged([CostCentre("4100", "Sales")]))
 
-    with qtbot.waitSignal(runner.changed, timeout=5000) as broadcast:
+    with qtbot.waitSignal(runner.changed, timeout=30000) as broadcast:
         runner.write(work)
     changes = broadcast.args[0]
     assert concerns(changes, {"cost_centre"}) and not concerns(changes, {"journal"})
@@ -66,7 +66,7 @@ def test_a_cancelled_write_leaves_the_database_as_it_was(qtbot, app, runner):
 
     operation = runner.write(work, failure=failures.append)
     assert started.wait(5)
-    with qtbot.waitSignal(runner.finished, timeout=5000):
+    with qtbot.waitSignal(runner.finished, timeout=30000):
         operation.cancel()
     assert isinstance(failures[0], Cancelled)
     with app.uow(read_only=True) as uow:
@@ -75,7 +75,7 @@ def test_a_cancelled_write_leaves_the_database_as_it_was(qtbot, app, runner):
 
 def test_a_failure_reaches_the_ui_with_the_services_reason(qtbot, runner):
     failures = []
-    with qtbot.waitSignal(runner.finished, timeout=5000):
+    with qtbot.waitSignal(runner.finished, timeout=30000):
         runner.write(lambda uow, _ctx: reference_data.import_cost_centres(
             uow=uow, cost_centres=staged([CostCentre("4300", "X", parent="9999")])),
             failure=failures.append)
@@ -93,7 +93,7 @@ def test_database_work_is_serialised_and_network_work_runs_in_parallel(qtbot, ru
     def on_database(_ctx):
         database.append(threading.current_thread().name)
 
-    with qtbot.waitSignals([runner.finished] * 4, timeout=10000):
+    with qtbot.waitSignals([runner.finished] * 4, timeout=30000):
         runner.run(network, title="ERP a", network=True)
         runner.run(network, title="ERP b", network=True)
         runner.run(on_database, title="db 1")
@@ -110,7 +110,7 @@ def test_progress_reaches_the_ui_thread(qtbot, runner):
         for done in range(1, 4):
             ctx.progress(done, 3, f"step {done}")
 
-    with qtbot.waitSignal(runner.finished, timeout=5000):
+    with qtbot.waitSignal(runner.finished, timeout=30000):
         runner.run(work, title="steps")
     qtbot.waitUntil(lambda: bool(reports))
     assert reports[-1].done == 3 and reports[-1].total == 3
@@ -118,7 +118,7 @@ def test_progress_reaches_the_ui_thread(qtbot, runner):
 
 def test_a_write_returning_a_value_and_changes_gives_the_value_to_the_view(qtbot, runner):
     values = []
-    with qtbot.waitSignal(runner.changed, timeout=5000) as broadcast:
+    with qtbot.waitSignal(runner.changed, timeout=30000) as broadcast:
         runner.write(lambda _uow, _ctx: (42, Changes(frozenset({"journal"}), created=1)),
                      success=values.append)
     qtbot.waitUntil(lambda: values == [42])
@@ -133,8 +133,8 @@ def test_a_slow_read_does_not_hold_up_the_database_worker(qtbot, runner):
         return "slow"
 
     runner.query(slow, success=answered.append, slow=True, title="slow")
-    with qtbot.waitSignal(runner.finished, timeout=5000):
+    with qtbot.waitSignal(runner.finished, timeout=30000):
         runner.query(lambda uow: "page", success=answered.append, title="a page")
     assert answered == ["page"]
     release.set()
-    qtbot.waitUntil(lambda: answered == ["page", "slow"], timeout=5000)
+    qtbot.waitUntil(lambda: answered == ["page", "slow"], timeout=30000)

@@ -27,7 +27,7 @@ def test_a_viewer_finds_every_action_disabled_with_the_reason(qtbot, month_end_a
 def test_a_cost_analyst_may_run_depreciation_but_not_approve(qtbot, month_end_app,
                                                              open_window):
     window = open_window(month_end_app, "carol", page="Journals")
-    qtbot.waitUntil(lambda: idle(window), timeout=5000)
+    qtbot.waitUntil(lambda: idle(window), timeout=30000)
     assert window.views["Depreciation"].run_button.isEnabled()
     approve = window.views["Journals"].buttons["approve"]
     assert not approve.isEnabled() and "approver or controller" in approve.toolTip()
@@ -36,7 +36,7 @@ def test_a_cost_analyst_may_run_depreciation_but_not_approve(qtbot, month_end_ap
 def test_the_audit_trail_is_not_read_for_a_viewer(qtbot, month_end_app, open_window):
     window = open_window(month_end_app, "frank", page="Audit")
     view = window.views["Audit"]
-    qtbot.waitUntil(lambda: view.banner.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: view.banner.isVisible(), timeout=30000)
     assert "cannot read the audit trail" in view.banner.text()
     assert view.panel.model.rowCount() == 0
 
@@ -54,7 +54,7 @@ def test_an_approver_is_told_when_a_journal_is_above_the_approval_limit(qtbot, m
     window = open_window(month_end_app, "bob", page="Journals")
     view = window.views["Journals"]
     view.load_journal(big.id)
-    qtbot.waitUntil(lambda: view.journal is not None, timeout=5000)
+    qtbot.waitUntil(lambda: view.journal is not None, timeout=30000)
     approve = view.buttons["approve"]
     assert not approve.isEnabled()
     assert "above your approval limit of 250,000.00" in approve.toolTip()
