@@ -26,6 +26,7 @@ from ledger.ports import UnitOfWork
 from ledger.services.base import authorize
 from ledger.services.journals import replace_drafts
 from ledger.services.periods import require_open_period
+from ledger.services.policy import active_policy, capitalised
 from ledger.services.reference_data import fiscal_calendar
 
 SOURCE = "depreciation"
@@ -50,6 +51,9 @@ class BookRun:
     journal_ids: tuple[int | str, ...]
     replaced_drafts: int
     posts_to_ledger: bool
+    #: (asset tag, cost) of assets below the policy's capitalisation threshold: expensed, not
+    #: depreciated (ledger.policy).
+    expensed: tuple[tuple[str, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,7 @@ def run_depreciation(*, uow: UnitOfWork, period: str, book: str | None = None) -
         raise NotFoundError(f"no asset has a book named {book}; books: "
                             f"{', '.join(uow.assets.book_names()) or 'none yet'}")
     assets = {a.tag: a for a in uow.assets.list()}
+    policy = active_policy(uow)
     events: dict[str, list[AssetEvent]] = defaultdict(list)
     for event in uow.assets.events():
         events[event.asset_tag].append(event)
@@ -84,10 +89,14 @@ def run_depreciation(*, uow: UnitOfWork, period: str, book: str | None = None) -
     for name in names:
         charges: list[PeriodCharge] = []
         errors: list[InputError] = []
+        expensed: list[tuple[str, Decimal]] = []
         books = uow.assets.books(book=name)
         for entry in books:
             asset = assets[entry.asset_tag]
             if asset.status in NOT_YET_IN_SERVICE:
+                continue
+            if not capitalised(policy, entry.terms.cost):
+                expensed.append((asset.tag, entry.terms.cost))
                 continue
             try:
                 charges.extend(period_charges(asset, entry, events[asset.tag], target))
@@ -106,7 +115,7 @@ def run_depreciation(*, uow: UnitOfWork, period: str, book: str | None = None) -
         for charge in charges:
             totals[charge.currency] += charge.amount
         results.append(BookRun(name, len({c.asset_tag for c in charges}), dict(totals),
-                               changes.ids, changes.deleted, posts))
+                               changes.ids, changes.deleted, posts, tuple(expensed)))
     return DepreciationRun(target.key, tuple(results))
 
 
