@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from client import demo_allocation, demo_inventory, demo_licences
+from client import demo_allocation, demo_flow_logs, demo_inventory, demo_licences
 from client.bootstrap import App
 from client.erp import gateway_for
 from ledger.access import Role, approval_limit, parse_role
@@ -298,6 +298,7 @@ def run_month_end(app: App, period: str, *, as_user: str = "carol",
         changes = journals.replace_drafts(uow=uow, source=DEMO_SOURCE, reference=reference,
                                           entries=[entry])
         depreciation = run_depreciation(uow=uow, period=period)
+        demo_flow_logs.load(uow, app, period)  # a month of VPC flow logs
         allocated = demo_allocation.run(uow, app, period)
         uow.commit()
     return MonthEndResult(period, changes.ids, entry, changes.deleted, entry.total(currency),

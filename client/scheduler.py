@@ -441,6 +441,22 @@ def _budget_alerts(ctx: JobContext) -> dict[str, Any]:
             "cleared": len(report.cleared)}
 
 
+def _statements(ctx: JobContext) -> dict[str, Any]:
+    """Month-end statements: one file per charged cost centre into the folder (options:
+    ``folder``, ``format`` = pdf (default), xlsx or html, ``period`` = previous or current)."""
+    from client.commands.reports import write_statements
+
+    day = ctx.scheduled_for.date()
+    if ctx.job.options.get("period", "previous") == "previous":
+        day = date(day.year, day.month, 1) - timedelta(days=1)
+    if "folder" not in ctx.job.options:
+        raise InputError("the statements job needs a folder", row=f"[jobs.{ctx.job.name}]",
+                         field="folder")
+    written = write_statements(ctx.app, f"{day:%Y-%m}", Path(ctx.job.options["folder"]),
+                               str(ctx.job.options.get("format", "pdf")))
+    return {"period": f"{day:%Y-%m}", "written": len(written)}
+
+
 JOB_KINDS: dict[str, JobFunction] = {
     "anomaly_detection": _anomaly_detection,
     "budget_alerts": _budget_alerts,
@@ -452,6 +468,7 @@ JOB_KINDS: dict[str, JobFunction] = {
     "allocation": _allocation_run,
     "discovery_pickup": _discovery_pickup,
     "reconcile": _reconcile_inventory,
+    "statements": _statements,
 }
 
 

@@ -47,6 +47,12 @@ class Permission(enum.StrEnum):
     MANAGE_QUALITY_RULES = "quality.manage"
     IMPORT_INVENTORY = "inventory.import"
     RECONCILE_INVENTORY = "inventory.reconcile"
+    REVIEW_RULES = "rules.review"
+    RAISE_DISPUTES = "disputes.raise"
+    REVIEW_DISPUTES = "disputes.review"
+    MANAGE_BENCHMARKS = "benchmarks.manage"
+    MANAGE_CATALOGUE = "catalogue.manage"
+    RECORD_SAVINGS = "savings.manage"
 
 
 class Role(enum.StrEnum):
@@ -90,6 +96,27 @@ ROLE_PERMISSIONS[Role.COST_ANALYST] |= {_P.MANAGE_RULES, _P.RUN_ALLOCATION, _P.M
 ROLE_PERMISSIONS[Role.CONTROLLER] |= {_P.ACTIVATE_RULES, _P.RUN_ALLOCATION,
                                       _P.APPROVE_EXCEPTIONS}
 ROLE_PERMISSIONS[Role.ADMINISTRATOR] -= {_P.APPROVE_EXCEPTIONS}
+
+# Allocation policy: analysts import policy versions (MANAGE_RULES), controllers activate them
+# (ACTIVATE_RULES); analysts and controllers complete the rule reviews of the calendar.
+ROLE_PERMISSIONS[Role.COST_ANALYST] |= {_P.REVIEW_RULES}
+ROLE_PERMISSIONS[Role.CONTROLLER] |= {_P.REVIEW_RULES}
+
+# Reports: cost-centre owners (viewers), analysts and controllers raise disputes of their
+# charges; cost analysts review them (an accepted one drafts a correcting journal that an
+# approver approves); analysts and controllers keep the KPI benchmarks. An auditor raises none.
+ROLE_PERMISSIONS[Role.VIEWER] |= {_P.RAISE_DISPUTES}
+ROLE_PERMISSIONS[Role.COST_ANALYST] |= {_P.RAISE_DISPUTES, _P.REVIEW_DISPUTES,
+                                        _P.MANAGE_BENCHMARKS}
+ROLE_PERMISSIONS[Role.CONTROLLER] |= {_P.RAISE_DISPUTES, _P.MANAGE_BENCHMARKS}
+ROLE_PERMISSIONS[Role.APPROVER] |= {_P.RAISE_DISPUTES}
+
+# Service catalogue and savings: analysts and controllers keep the catalogue and change a cost
+# centre's tier (after seeing its cost); analysts, asset managers and controllers record
+# optimisations (their realised saving is measured from billing, never entered).
+ROLE_PERMISSIONS[Role.COST_ANALYST] |= {_P.MANAGE_CATALOGUE, _P.RECORD_SAVINGS}
+ROLE_PERMISSIONS[Role.CONTROLLER] |= {_P.MANAGE_CATALOGUE, _P.RECORD_SAVINGS}
+ROLE_PERMISSIONS[Role.ASSET_MANAGER] |= {_P.RECORD_SAVINGS}
 
 
 #: The largest journal (debit total, in any one currency) each role may approve; None means no

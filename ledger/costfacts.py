@@ -27,6 +27,12 @@ Invariants:
   alongside; :meth:`CostFactStore.remove_import` takes one import out again.
 - Bad input raises :class:`~ledger.errors.InputError` naming the file, row and field, and the
   store is left exactly as it was.
+- A row whose charge period crosses a month boundary (per-second or hourly charges) is split
+  at the boundary by time when imported (:func:`split_at_month_boundaries`): each piece in its
+  month, all pieces naming the same ``source_row`` and adding up exactly to the row's amounts.
+- Each import records in the manifest the columns it wrote. A column added later
+  (:data:`LATER_COLUMNS`: ``invoice_id``) reads as NULL from files written before it, so a
+  store keeps working across upgrades without rewriting its files.
 
 How the other parts plug in:
 
@@ -51,7 +57,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import decimal
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -106,6 +114,7 @@ FACT_COLUMNS: dict[str, str] = {
     "list_cost": AMOUNT_TYPE,  # at public list prices; NULL when the source has none
     "contracted_cost": AMOUNT_TYPE,  # at negotiated prices; NULL when the source has none
     "billing_currency": "VARCHAR",  # ISO 4217, upper case
+    "invoice_id": "VARCHAR",  # the provider's invoice the row is billed on; NULL when unknown
     "tags": "MAP(VARCHAR, VARCHAR)",  # flattened once at ingest; empty map when untagged
     "source_file": "VARCHAR",
     "source_row": "BIGINT",  # 1-based; in a CSV file the header is row 1
@@ -118,6 +127,9 @@ LINEAGE_COLUMNS: tuple[str, ...] = ("source_file", "source_row", "import_id")
 STAGED_COLUMNS: dict[str, str] = {
     name: kind for name, kind in FACT_COLUMNS.items() if name not in LINEAGE_COLUMNS
 }
+#: Columns added after the first release: Parquet files written before them lack them, and
+#: :meth:`CostFactStore.connect` reads them there as NULL.
+LATER_COLUMNS: tuple[str, ...] = ("invoice_id",)
 #: Columns of ``staged_facts`` through which an importer reports the first bad field of a row:
 #: the source field name, the value as read, and what is wrong with it (all NULL when fine).
 PROBLEM_COLUMNS: tuple[str, ...] = ("_problem_field", "_problem_value", "_problem")
@@ -253,6 +265,18 @@ class CostTotal(NamedTuple):
     billed_cost: Decimal
     effective_cost: Decimal
     list_cost: Decimal
+
+
+class InvoiceTotal(NamedTuple):
+    """Billed cost of one invoice id (None: rows without one), billing account, period and
+    currency: the provider's own invoice totals, to check vendor invoices against."""
+
+    invoice_id: str | None
+    billing_account_id: str | None
+    billing_period: str
+    billing_currency: str
+    rows: int
+    billed_cost: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +434,107 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+#: Amount and quantity columns a charge split at a period boundary divides by time.
+SPLIT_COLUMNS: tuple[str, ...] = (
+    "pricing_quantity", "consumed_quantity", "billed_cost", "effective_cost", "list_cost",
+    "contracted_cost",
+)
+_SPLIT_QUANTUM = Decimal(1).scaleb(-AMOUNT_SCALE)
+
+
+def _month_start(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(moment: dt.datetime) -> dt.datetime:
+    start = _month_start(moment)
+    return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+
+
+def split_charge_by_time(
+    start: dt.datetime, end: dt.datetime, amounts: Sequence[Decimal | None]
+) -> list[tuple[dt.datetime, dt.datetime, tuple[Decimal | None, ...]]]:
+    """Split a charge over ``[start, end)`` at each month boundary, amounts by elapsed time.
+
+    Why: the allocation period is the calendar month, and a per-second or hourly charge that
+    runs across midnight of the 1st belongs to both months in proportion to its time. Each
+    piece gets ``q(A * t_end / T) - q(A * t_start / T)`` (``t`` cumulative microseconds, ``q``
+    rounding to :data:`AMOUNT_SCALE` digits), so the pieces telescope to ``A`` exactly: the
+    sum of the periods is the billed amount, to the last digit. NULL amounts stay NULL.
+    """
+    cuts = [start]
+    while (boundary := _next_month(cuts[-1])) < end:
+        cuts.append(boundary)
+    cuts.append(end)
+    total = (end - start) // dt.timedelta(microseconds=1)
+    pieces = []
+    for piece_start, piece_end in itertools.pairwise(cuts):
+        before = (piece_start - start) // dt.timedelta(microseconds=1)
+        upto = (piece_end - start) // dt.timedelta(microseconds=1)
+        pieces.append((piece_start, piece_end, tuple(
+            None if amount is None else _time_share(amount, upto, total)
+            - _time_share(amount, before, total)
+            for amount in amounts
+        )))
+    return pieces
+
+
+def _time_share(amount: Decimal, elapsed: int, total: int) -> Decimal:
+    with decimal.localcontext(decimal.Context(prec=80)):
+        return (amount * elapsed / total).quantize(_SPLIT_QUANTUM, decimal.ROUND_HALF_UP)
+
+
+def split_at_month_boundaries(con: duckdb.DuckDBPyConnection, first_row: int) -> int:
+    """Replace each row of ``staged_facts`` whose charge period crosses a month boundary by
+    one row per month (see :func:`split_charge_by_time`); returns how many rows were split.
+
+    Each piece's ``billing_period`` is the month it falls in, so that every period carries
+    exactly its share. When rows were split the table gains ``_source_row`` (the row of the
+    source file every piece came from), keeping the lineage of each piece; otherwise the table
+    is left untouched (the common case: providers split hourly and daily rows themselves).
+    """
+    crossing = (
+        "charge_period_end > date_trunc('month', charge_period_start) + INTERVAL 1 MONTH"
+    )
+    amounts = ", ".join(SPLIT_COLUMNS)
+    rows = con.execute(
+        f"SELECT rowid, charge_period_start, charge_period_end, {amounts} "  # noqa: S608
+        f"FROM staged_facts WHERE {crossing} ORDER BY rowid"
+    ).fetchall()
+    if not rows:
+        return 0
+    amount_defs = ", ".join(f"{name} {AMOUNT_TYPE}" for name in SPLIT_COLUMNS)
+    con.execute(
+        f"CREATE TEMP TABLE _split_pieces (rid BIGINT, piece INTEGER, piece_start TIMESTAMP, "
+        f"piece_end TIMESTAMP, piece_period VARCHAR, {amount_defs})"
+    )
+    pieces = [
+        (rowid, number, piece_start, piece_end, f"{piece_start:%Y-%m}", *parts)
+        for rowid, start, end, *values in rows
+        for number, (piece_start, piece_end, parts) in enumerate(
+            split_charge_by_time(start, end, values)
+        )
+    ]
+    marks = ", ".join("?" * (5 + len(SPLIT_COLUMNS)))
+    con.executemany(f"INSERT INTO _split_pieces VALUES ({marks})", pieces)  # noqa: S608
+    replaced = ", ".join(
+        [
+            "coalesce(p.piece_period, s.billing_period) AS billing_period",
+            "coalesce(p.piece_start, s.charge_period_start) AS charge_period_start",
+            "coalesce(p.piece_end, s.charge_period_end) AS charge_period_end",
+            *(f"CASE WHEN p.rid IS NULL THEN s.{n} ELSE p.{n} END AS {n}" for n in SPLIT_COLUMNS),
+        ]
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE staged_facts AS SELECT s.* EXCLUDE (rid) "  # noqa: S608
+        f"REPLACE ({replaced}), CAST(s.rid + {int(first_row)} AS BIGINT) AS _source_row "
+        f"FROM (SELECT *, rowid AS rid FROM staged_facts) s "
+        f"LEFT JOIN _split_pieces p ON p.rid = s.rid ORDER BY s.rid, p.piece"
+    )
+    con.execute("DROP TABLE _split_pieces")
+    return len(rows)
+
+
 def hash_file(
     path: Path, *, progress: Progress | None = None, total: int | None = None
 ) -> tuple[str, int, int | None]:
@@ -472,17 +597,28 @@ class CostFactStore:
         """A DuckDB connection with a view ``cost_facts`` over the committed facts.
 
         ``periods`` limits the view to those billing periods (only their files are read). The
-        view is a snapshot of the manifest when the connection opens.
+        view is a snapshot of the manifest when the connection opens. Files written before a
+        column of :data:`LATER_COLUMNS` existed give NULL in it.
         """
-        files = self._files(periods)
+        files, older = self._files(periods)
         con = self._open()
         try:
             if files:
                 listing = ", ".join(_sql_text(str(self.root / f)) for f in files)
-                columns = ", ".join(f'"{name}"' for name in FACT_COLUMNS)
+                source = f"read_parquet([{listing}])"
+                present: Sequence[str] = tuple(FACT_COLUMNS)
+                if older:
+                    # Files of different ages: columns matched by name, absent ones NULL.
+                    source = f"read_parquet([{listing}], union_by_name = true)"
+                    present = [row[0] for row in con.execute(
+                        f"DESCRIBE SELECT * FROM {source}"  # noqa: S608
+                    ).fetchall()]
+                columns = ", ".join(
+                    f'"{name}"' if name in present else f'CAST(NULL AS {kind}) AS "{name}"'
+                    for name, kind in FACT_COLUMNS.items()
+                )
                 con.execute(
-                    f"CREATE TEMP VIEW cost_facts AS SELECT {columns} "  # noqa: S608
-                    f"FROM read_parquet([{listing}])"
+                    f"CREATE TEMP VIEW cost_facts AS SELECT {columns} FROM {source}"  # noqa: S608
                 )
             else:
                 columns = ", ".join(
@@ -518,14 +654,23 @@ class CostFactStore:
         os.replace(temp, self._manifest_path)
         _fsync_dir(self.root)
 
-    def _files(self, periods: Sequence[str] | None) -> list[str]:
+    def _files(self, periods: Sequence[str] | None) -> tuple[list[str], bool]:
+        """The committed files of ``periods`` (all: None), and whether any of them was written
+        without a column of :data:`FACT_COLUMNS` (imports from before ``columns`` was recorded
+        in the manifest lack the :data:`LATER_COLUMNS`)."""
         wanted = None if periods is None else set(periods)
         files = []
+        older = False
         for entry in self._read_manifest()["imports"].values():
+            written = entry.get("columns")
+            listed = False
             for period, info in sorted(entry["periods"].items()):
                 if wanted is None or period in wanted:
                     files.extend(info["files"])
-        return sorted(files)
+                    listed = listed or bool(info["files"])
+            if listed and (written is None or not set(FACT_COLUMNS) <= set(written)):
+                older = True
+        return sorted(files), older
 
     def imports(self) -> list[ImportRecord]:
         """The committed imports, oldest first."""
@@ -603,6 +748,7 @@ class CostFactStore:
                     "sha256": sha256,
                     "format_name": importer.format_name,
                     "imported_at": _now(),
+                    "columns": list(FACT_COLUMNS),
                     "rows": rows,
                     "periods": {
                         period: {"rows": count, "files": files.get(period, [])}
@@ -668,12 +814,16 @@ class CostFactStore:
             parts_dir = staging / "parts"
             parts_dir.mkdir()
             first_row = int(importer.first_row)
+            split = split_at_month_boundaries(con, first_row) > 0
             select = []
             for name in FACT_COLUMNS:
                 if name == "source_file":
                     select.append(f"{_sql_text(source.name)} AS source_file")
                 elif name == "source_row":
-                    select.append(f"CAST(rowid + {first_row} AS BIGINT) AS source_row")
+                    select.append(
+                        "_source_row AS source_row" if split
+                        else f"CAST(rowid + {first_row} AS BIGINT) AS source_row"
+                    )
                 elif name == "import_id":
                     select.append(f"{_sql_text(import_id)} AS import_id")
                 elif name == "tags":
@@ -815,6 +965,28 @@ class CostFactStore:
                 "SELECT billing_currency, sum(billed_cost) FROM cost_facts GROUP BY 1 ORDER BY 1"
             ).fetchall()
         return dict(rows)
+
+    def invoice_totals(
+        self, *, periods: Sequence[str] | None = None, invoice_ids: Sequence[str] | None = None
+    ) -> list[InvoiceTotal]:
+        """Billed cost per invoice id, billing account, period and currency (rows without an
+        invoice id under None, last): the provider's invoices as its billing states them.
+
+        ``invoice_ids`` keeps only those invoices (wherever their rows fall when ``periods`` is
+        None: a charge split at a month boundary puts part of an invoice in the next period).
+        """
+        where, parameters = "", []
+        if invoice_ids is not None:
+            where, parameters = "WHERE list_contains(?, invoice_id) ", [sorted(invoice_ids)]
+        with self.connect(periods=periods) as con:
+            rows = con.execute(
+                "SELECT invoice_id, billing_account_id, billing_period, billing_currency, "  # noqa: S608
+                f"count(*), sum(billed_cost) FROM cost_facts {where}GROUP BY ALL "
+                "ORDER BY billing_period, billing_account_id, invoice_id NULLS LAST, "
+                "billing_currency",
+                parameters,
+            ).fetchall()
+        return [InvoiceTotal(*row) for row in rows]
 
     def tag_keys(self, *, periods: Sequence[str] | None = None) -> list[str]:
         """The distinct tag keys of the facts, sorted."""

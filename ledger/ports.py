@@ -44,6 +44,10 @@ from ledger.reference import Company, CostCentre, DriverQuantity, FxRate, GlAcco
 from ledger.scheduling import JobRun, RunOutcome
 
 if TYPE_CHECKING:
+    from ledger.catalogue import CatalogueService, Subscription
+    from ledger.policy import PolicyVersion, VersionStatus
+    from ledger.reviews import CompletedReview
+    from ledger.savings import Saving
     from ledger.services.asset_mapping import AssetMapping
 
 
@@ -205,6 +209,33 @@ class FindingRepository(Protocol):
                    reason: str | None) -> None: ...
     def set_ticket(self, finding_id: int, ticket: TicketRef | None,
                    evidence: dict[str, Any] | None) -> None: ...
+
+
+class DisputeRepository(Protocol):
+    """Disputed charge lines (:mod:`ledger.reports.disputes`)."""
+
+    def add(self, dispute: Any) -> int: ...
+    def get(self, dispute_id: int) -> Any | None: ...
+    def list(self, *, period: str | None = None, status: str | None = None,
+             cost_centre: str | None = None) -> list[Any]: ...
+    def transition(self, dispute_id: int, *, expected: Any, to: Any, **fields: Any) -> None: ...
+
+
+class ForecastRepository(Protocol):
+    """Forecasts as they were made, for measuring their accuracy later."""
+
+    def save(self, cost_centre: str, points: Sequence[Any], *, made_in: str, made_by: str,
+             made_at: datetime) -> int: ...
+    def list(self, *, cost_centre: str | None = None
+             ) -> list[tuple[str, str, str, Decimal, str]]: ...
+
+
+class BenchmarkRepository(Protocol):
+    """Benchmark values of KPIs: ``kpi -> (value, source)``."""
+
+    def all(self) -> dict[str, tuple[Decimal, str | None]]: ...
+    def set(self, kpi: str, value: Decimal, *, source: str | None, updated_by: str,
+            updated_at: datetime) -> tuple[Decimal, str | None] | None: ...
 
 
 class InventoryRepository(Protocol):
@@ -373,6 +404,41 @@ class AssetMappingRepository(Protocol):
     def save(self, mapping: AssetMapping, *, at: datetime, by: str) -> None: ...
 
 
+class CatalogueRepository(Protocol):
+    def service(self, code: str) -> CatalogueService | None: ...
+    def services(self) -> list[CatalogueService]: ...
+    def save_service(self, service: CatalogueService) -> None: ...
+    def subscription(self, service: str, cost_centre: str) -> Subscription | None: ...
+    def subscriptions(self, service: str | None = None) -> list[Subscription]: ...
+    def save_subscription(self, subscription: Subscription) -> None: ...
+
+
+class SavingRepository(Protocol):
+    def get(self, saving_id: str) -> Saving | None: ...
+    def list(self) -> list[Saving]: ...
+    def save(self, saving: Saving, *, by: str, at: datetime, reason: str | None) -> None: ...
+
+
+class PolicyRepository(Protocol):
+    """Allocation policy versions (ledger.policy): inserted once, only the status moves."""
+
+    def versions(self) -> list[PolicyVersion]: ...
+    def get(self, version: int) -> PolicyVersion | None: ...
+    def latest(self) -> PolicyVersion | None: ...
+    def active(self) -> PolicyVersion | None: ...
+    def add(self, version: PolicyVersion) -> None: ...
+    def set_status(self, version: int, *, expected: VersionStatus, status: VersionStatus,
+                   by: str | None = None, at: datetime | None = None) -> None: ...
+    def count(self) -> int: ...
+
+
+class ReviewRepository(Protocol):
+    """Completed rule reviews (ledger.reviews), appended only."""
+
+    def add(self, review: CompletedReview) -> int: ...
+    def list(self, subject: str | None = None) -> list[CompletedReview]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction on behalf of one actor; rolls back unless :meth:`commit` is called."""
 
@@ -410,6 +476,15 @@ class UnitOfWork(Protocol):
     budgets: BudgetRepository
     contracts: ContractRepository
     inventory: InventoryRepository
+    policies: PolicyRepository
+    reviews: ReviewRepository
+    disputes: DisputeRepository
+    forecasts: ForecastRepository
+    benchmarks: BenchmarkRepository
+    k8s_usage: Any  # ledger.persistence.kubernetes_repositories (Kubernetes usage)
+    flow_logs: Any  # ledger.persistence.flow_log_repositories (data-transfer aggregates)
+    catalogue: CatalogueRepository
+    savings: SavingRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

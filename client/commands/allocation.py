@@ -2,7 +2,8 @@
 
 ``apportion rules list|show|import|export|activate|rollback|diff|history``,
 ``apportion allocate``, ``apportion explain``, ``apportion impact``,
-``apportion drivers import|list``, ``apportion import invoices``, ``apportion invoices check``,
+``apportion drivers import|list``, ``apportion import invoices``,
+``apportion invoices check|totals``,
 ``apportion exceptions propose|approve|revoke|list``.
 """
 
@@ -31,6 +32,7 @@ from ledger.errors import InputError
 from ledger.money import round_to_currency, to_decimal
 from ledger.ports import UnitOfWork
 from ledger.services import allocation as service
+from ledger.services.policy import report_json
 
 
 def _options(ctx: click.Context) -> Options:
@@ -255,6 +257,7 @@ def run_json(run: service.AllocationRun) -> dict[str, Any]:
                             **({"currency": currency} if several else {})}
                            for centre, currency, amount in run.by_cost_centre()],
         "journal_ids": list(run.journal_ids),
+        **({"policy": report_json(result.policy)} if result.policy is not None else {}),
     }
 
 
@@ -314,13 +317,20 @@ def _print_run(run: service.AllocationRun, data: dict[str, Any]) -> None:
 @click.option("--cost-centre", required=True)
 @click.option("--max-sources", default=20, show_default=True, type=click.IntRange(0),
               help="Cost lines listed per item.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the explanation to this XLSX file (sensitive rows masked).")
 @json_option
 @click.pass_context
-def explain(ctx: click.Context, run_id: int, cost_centre: str, max_sources: int) -> None:
+def explain(ctx: click.Context, run_id: int, cost_centre: str, max_sources: int,
+            xlsx_path: Path | None) -> None:
     """Why a cost centre was charged what it was: pools, rules and the cost lines behind."""
     with opened(ctx) as app, app.uow(read_only=True) as uow:
         data = service.explain_run(uow=uow, store=app.cost_facts(), run_id=run_id,
                                    cost_centre=cost_centre, max_sources=max_sources)
+    if xlsx_path is not None:
+        from client.commands.policy import write_explain_xlsx
+
+        write_explain_xlsx(data, xlsx_path)
     if _options(ctx).json:
         print_json(data)
         return
@@ -336,6 +346,11 @@ def explain(ctx: click.Context, run_id: int, cost_centre: str, max_sources: int)
             label = ", ".join(f"{k}={v}" for k, v in source["attributes"].items() if v)
             console.print(f"      {source['amount']:,.4f} from {source['origin']} "
                           f"{label} ({source['rows']} rows)")
+    for share in data.get("transfer_shares", []):  # data transfer, by the team's bytes
+        console.print(f"  {share['amount']:>14,.2f} {share['currency']}  data transfer "
+                      f"{share['kind']} {share['region'] or ''}: {share['bytes']:,} of "
+                      f"{share['charge_bytes']:,} bytes ({share['percent']} %) from "
+                      f"{', '.join(share['resources']) or 'no flow'}")
 
 
 @click.command("impact")
@@ -528,22 +543,46 @@ def invoices() -> None:
 @json_option
 @click.pass_context
 def invoices_check(ctx: click.Context, periods: tuple[str, ...]) -> None:
-    """Each invoice total per billing account and period against the billed cost, to the
-    cent."""
+    """Each vendor invoice against the billed cost, to the cent: per invoice where the billing
+    carries its invoice id, else per billing account and period; also invoices with no billing
+    and billing with no invoice."""
     with opened(ctx) as app, app.uow(read_only=True) as uow:
         checks = service.check_invoices(uow=uow, store=app.cost_facts(), periods=periods)
-    rows = [{"invoice_ids": list(c.invoice_ids), "billing_account_id": c.billing_account_id,
-             "billing_period": c.billing_period, "currency": c.currency,
-             "invoiced": c.invoiced, "billed": c.billed, "difference": c.difference,
-             "matches": c.matches} for c in checks]
+    rows = [{"basis": c.basis, "invoice_ids": list(c.invoice_ids),
+             "billing_account_id": c.billing_account_id, "billing_period": c.billing_period,
+             "currency": c.currency, "invoiced": c.invoiced, "billed": c.billed,
+             "difference": c.difference, "status": c.status, "matches": c.matches,
+             "invoice_lines": c.invoice_lines, "billed_rows": c.billed_rows} for c in checks]
     show(ctx, "invoices", rows, [
-        ("invoices", lambda r: ", ".join(r["invoice_ids"])),
+        ("invoices", lambda r: ", ".join(r["invoice_ids"]) or "-"),
+        ("by", lambda r: r["basis"]),
         ("account", lambda r: r["billing_account_id"]), ("period", lambda r: r["billing_period"]),
         ("invoiced", lambda r: f"{r['invoiced']:,.2f} {r['currency']}"),
         ("billed", lambda r: f"{r['billed']:,.2f}"),
         ("difference", lambda r: f"{r['difference']:+,.2f}"),
-        ("", lambda r: "ok" if r["matches"] else "DIFFERENT")],
+        ("", lambda r: "ok" if r["matches"] else r["status"].upper())],
         extra={"all_match": all(c.matches for c in checks)})
+
+
+@invoices.command("totals")
+@click.option("--period", "periods", multiple=True, metavar="YYYY-MM")
+@json_option
+@click.pass_context
+def invoices_totals(ctx: click.Context, periods: tuple[str, ...]) -> None:
+    """Billed cost per invoice id in the imported billing (FOCUS InvoiceId, CUR
+    bill/InvoiceId); rows without an invoice id come last, under none."""
+    with opened(ctx) as app, app.uow(read_only=True) as uow:
+        totals = service.invoice_totals(uow=uow, store=app.cost_facts(), periods=periods)
+    rows = [{"invoice_id": t.invoice_id, "billing_account_id": t.billing_account_id,
+             "billing_period": t.billing_period, "currency": t.billing_currency,
+             "rows": t.rows, "billed": t.billed_cost,
+             "billed_rounded": round_to_currency(t.billed_cost, t.billing_currency)}
+            for t in totals]
+    show(ctx, "invoices", rows, [
+        ("invoice", lambda r: r["invoice_id"] or "(none)"),
+        ("account", lambda r: r["billing_account_id"]), ("period", lambda r: r["billing_period"]),
+        ("rows", lambda r: r["rows"]),
+        ("billed", lambda r: f"{r['billed_rounded']:,.2f} {r['currency']}")])
 
 
 # --- exceptions -----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ The mapping follows the FinOps Foundation's FOCUS converters:
   savings plan's effective cost for covered usage, the unused part for RIFee and
   SavingsPlanRecurringFee, zero for SavingsPlanNegation, SavingsPlanUpfrontFee and upfront
   reservation fees (their cost reaches the usage they cover), the unblended cost otherwise.
-- ListCost is ``pricing/publicOnDemandCost``.
+- ListCost is ``pricing/publicOnDemandCost``; the invoice id is ``bill/InvoiceId``.
 - Each ``resourceTags/<key>`` column becomes a tag; ``user:`` (user-defined tags) is dropped
   from the key, ``aws:`` kept. Empty values mean "not tagged".
 """
@@ -152,5 +152,7 @@ class AwsCurImporter(TabularImporter):
             "list_cost": cols.number("pricing/publicOnDemandCost"),
             "contracted_cost": "CAST(NULL AS DECIMAL(38,18))",
             "billing_currency": f"upper({cols.text('lineItem/CurrencyCode', required=True)})",
+            # Empty until AWS issues the month's invoice (a CUR exported earlier has none).
+            "invoice_id": cols.text("bill/InvoiceId"),
             "tags": tags,
         }

@@ -105,5 +105,7 @@ class AzureCostImporter(TabularImporter):
             "list_cost": list_cost,
             "contracted_cost": "CAST(NULL AS DECIMAL(38,18))",
             "billing_currency": f"upper({currency})",
+            # MCA exports say invoiceId; EA exports have none (InvoiceSectionId is not one).
+            "invoice_id": cols.text("InvoiceId"),
             "tags": cols.json_tags(cols.find("Tags"), braces_optional=True),
         }

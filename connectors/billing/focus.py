@@ -69,5 +69,6 @@ class FocusImporter(TabularImporter):
             "list_cost": cols.number("ListCost"),
             "contracted_cost": cols.number("ContractedCost"),
             "billing_currency": f"upper({cols.text('BillingCurrency', required=True)})",
+            "invoice_id": cols.text("InvoiceId"),  # FOCUS 1.2; NULL in older files
             "tags": cols.json_tags(cols.find("Tags")),
         }

@@ -358,6 +358,7 @@ class AllocationResult:
     dimensions: tuple[str, ...] = field(default=())
     by_tags: bool = False
     exceptions: tuple[Any, ...] = field(default=())  # AppliedException, see exceptions.py
+    policy: Any = None  # PolicyReport, see ledger.policy (applied by the service)
 
     def by_cost_centre(self) -> dict[tuple[str, str], Decimal]:
         """Allocated amount per (cost centre, currency), sorted by cost centre."""

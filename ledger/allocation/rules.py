@@ -251,6 +251,8 @@ class RuleSet:
     tag_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
     default_pool: str | None = None
     description: str = ""
+    #: ``[[clusters]]``: Kubernetes cluster splits (:class:`ledger.kubernetes.ClusterRule`).
+    clusters: tuple[Any, ...] = ()
 
     @property
     def label(self) -> str:
@@ -602,13 +604,17 @@ def parse_ruleset(text: str, *, source: str = "<rules>") -> RuleSet:
                     for i, raw in enumerate(top.get("mapping", list, default=[]), start=1))
     shared = tuple(_parse_shared(_Reader(raw, source, f"shared rule {i}"))
                    for i, raw in enumerate(top.get("shared", list, default=[]), start=1))
+    from ledger.kubernetes import parse_clusters
+
+    clusters = parse_clusters(top.get("clusters", list, default=[]), source,
+                              pools=tuple(p.id for p in pools))
     top.finish()
     ruleset = RuleSet(
         name=name, version=version, effective_from=effective_from, effective_to=effective_to,
         cost_basis=cost_basis, method=method, expense_account=expense or "",
         recovery_account=recovery or "", central_cost_centre=central, pools=pools,
         mapping=mapping, shared=shared, order=order, tag_aliases=tuple(tag_aliases),
-        default_pool=default_pool, description=description,
+        default_pool=default_pool, description=description, clusters=clusters,
     )
     _check_references(ruleset, source)
     return ruleset
@@ -805,6 +811,9 @@ def to_toml(ruleset: RuleSet) -> str:
                 bound = f"up_to = {_dec(tier.up_to)}, " if tier.up_to is not None else ""
                 tiers.append(f"{{ {bound}price = {_dec(tier.price)} }}")
             out.append(f"tiers = [{', '.join(tiers)}]")
+    from ledger.kubernetes import clusters_toml
+
+    out += clusters_toml(ruleset.clusters)
     return "\n".join(out) + "\n"
 
 
@@ -885,7 +894,7 @@ def diff(old: RuleSet, new: RuleSet) -> list[RuleChange]:
     head = tuple(
         (f.name, _field_text(getattr(old, f.name)), _field_text(getattr(new, f.name)))
         for f in fields(RuleSet)
-        if f.name not in ("pools", "mapping", "shared", "tag_aliases")
+        if f.name not in ("pools", "mapping", "shared", "tag_aliases", "clusters")
         and _field_text(getattr(old, f.name)) != _field_text(getattr(new, f.name))
     )
     changes = [RuleChange("changed", "ruleset", "header", head)] if head else []
@@ -898,4 +907,5 @@ def diff(old: RuleSet, new: RuleSet) -> list[RuleChange]:
     changes += _compare("pool", old.pools, new.pools, ordered=False)
     changes += _compare("mapping", old.mapping, new.mapping, ordered=True)
     changes += _compare("shared", old.shared, new.shared, ordered=False)
+    changes += _compare("cluster", old.clusters, new.clusters, ordered=False)
     return changes

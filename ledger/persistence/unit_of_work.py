@@ -27,7 +27,12 @@ from ledger.persistence.allocation_repositories import (
     SqlAlchemyManualCostRepository,
     SqlAlchemyRuleSetRepository,
 )
+from ledger.persistence.catalogue_repositories import (
+    SqlAlchemyCatalogueRepository,
+    SqlAlchemySavingRepository,
+)
 from ledger.persistence.database import writer_engine
+from ledger.persistence.flow_log_repositories import SqlAlchemyFlowLogRepository
 from ledger.persistence.governance_repositories import (
     SqlAlchemyBudgetRepository,
     SqlAlchemyCloseHeadRepository,
@@ -37,10 +42,20 @@ from ledger.persistence.governance_repositories import (
     SqlAlchemyRoleScopeRepository,
 )
 from ledger.persistence.inventory_repositories import SqlAlchemyInventoryRepository
+from ledger.persistence.kubernetes_repositories import SqlAlchemyKubernetesUsageRepository
 from ledger.persistence.licence_repositories import (
     SqlAlchemyAssetMappingRepository,
     SqlAlchemyLicenceRepository,
     SqlAlchemyQualityRuleRepository,
+)
+from ledger.persistence.policy_repositories import (
+    SqlAlchemyPolicyRepository,
+    SqlAlchemyReviewRepository,
+)
+from ledger.persistence.report_repositories import (
+    SqlAlchemyBenchmarkRepository,
+    SqlAlchemyDisputeRepository,
+    SqlAlchemyForecastRepository,
 )
 from ledger.persistence.repositories import (
     SqlAlchemyAssetRepository,
@@ -107,6 +122,15 @@ class SqlAlchemyUnitOfWork:
         self.budgets = SqlAlchemyBudgetRepository(self.session)
         self.contracts = SqlAlchemyContractRepository(self.session)
         self.inventory = SqlAlchemyInventoryRepository(self.session)
+        self.flow_logs = SqlAlchemyFlowLogRepository(self.session)
+        self.policies = SqlAlchemyPolicyRepository(self.session)
+        self.reviews = SqlAlchemyReviewRepository(self.session)
+        self.disputes = SqlAlchemyDisputeRepository(self.session)
+        self.forecasts = SqlAlchemyForecastRepository(self.session)
+        self.benchmarks = SqlAlchemyBenchmarkRepository(self.session)
+        self.k8s_usage = SqlAlchemyKubernetesUsageRepository(self.session)
+        self.catalogue = SqlAlchemyCatalogueRepository(self.session)
+        self.savings = SqlAlchemySavingRepository(self.session)
         self.actor = Actor(self._login, self.users.roles_of(self._login))
         return self
 

@@ -69,6 +69,8 @@ from ledger.ports import UnitOfWork
 from ledger.reference import DriverQuantity
 from ledger.services.base import Changes, authorize, record_change
 from ledger.services.journals import replace_drafts
+from ledger.services.kubernetes import cluster_split, namespace_shares
+from ledger.services.policy import masked, policy_step, report_json
 from ledger.services.reference_data import set_driver_quantities
 from ledger.staging import Staged
 
@@ -125,6 +127,8 @@ def _check_references(uow: UnitOfWork, ruleset: RuleSet, source: str) -> None:
                                      field=field, value=number))
     centres = [("central_cost_centre", ruleset.central_cost_centre)]
     centres += [(f"pool {p.id} owner", p.owner) for p in ruleset.pools]
+    centres += [(f"cluster rule {c.id} idle_owner", c.idle_owner) for c in ruleset.clusters
+                if c.idle_owner]
     for field, code in centres:
         if uow.cost_centres.get(code) is None:
             errors.append(InputError(f"cost centre {code} does not exist", source=source,
@@ -422,7 +426,9 @@ def _sources(uow: UnitOfWork, store: Any, period: str, ruleset: RuleSet,
     sources: list[Any] = []
     if store is not None:
         scoped = any(e.service for e in exceptions)
-        sources.append(_WithService(store) if scoped else store)
+        billing = _WithService(store) if scoped else store
+        # Kubernetes clusters' billing split by namespace or label usage (ledger.kubernetes).
+        sources.append(cluster_split(uow, billing, period=period, ruleset=ruleset))
     for provider in (*POOL_SOURCES, *extra):
         sources.extend(provider(uow, period=period, ruleset=ruleset))
     return sources
@@ -456,10 +462,14 @@ def _compute(uow: UnitOfWork, store: Any, period: str, version: RuleSetVersion, 
     exceptions = [e.exception for e in uow.allocation_exceptions.list()]
     drivers = [q for name in _driver_names(ruleset)
                for q in uow.drivers.for_period(name, period)]
+    sources = _sources(uow, store, period, ruleset, exceptions, extra)
+    step = policy_step(uow, period=period, ruleset=ruleset)  # the allocation policy, if any
     result = allocate_period(period=period, ruleset=ruleset,
-                             sources=_sources(uow, store, period, ruleset, exceptions, extra),
+                             sources=step.wrap(sources) if step else sources,
                              drivers=drivers, cost_centres=uow.cost_centres.list())
     result = apply_exceptions(result, ruleset, exceptions, today=today)
+    if step is not None:
+        result = step.finish(result)
     _check_conservation(result)
     return result
 
@@ -555,7 +565,8 @@ def _run_summary(result: AllocationResult, label: str, journals: Sequence[str]
     return {"period": result.period, "ruleset": label, "fingerprint": result.fingerprint,
             "totals": [dataclasses.asdict(t) for t in _totals(result)],
             "journal_references": list(journals),
-            "exceptions": sorted({a.exception.id for a in result.exceptions})}
+            "exceptions": sorted({a.exception.id for a in result.exceptions}),
+            "policy": report_json(result.policy)}
 
 
 def _store(uow: UnitOfWork, result: AllocationResult, version: RuleSetVersion,
@@ -625,6 +636,14 @@ def explain_run(*, uow: UnitOfWork, store: Any, run_id: int, cost_centre: str,
         result = None
     head = {"run_id": run.id, "period": run.period, "ruleset": run.ruleset,
             "cost_centre": cost_centre, "fingerprint": run.fingerprint}
+    if version.ruleset().clusters:  # namespace, label and idle shares of the clusters split
+        head["cluster_shares"] = namespace_shares(uow=uow, period=run.period,
+                                                  ruleset=version.ruleset())
+    if uow.flow_logs.aggregates(run.period):  # data transfer by the originating team's bytes
+        from ledger.services.transfer import transfer_shares_of
+
+        head["transfer_shares"] = transfer_shares_of(uow=uow, store=store, period=run.period,
+                                                     owner=cost_centre)
     if result is not None and result.fingerprint == run.fingerprint:
         explanation = explain(result, cost_centre)
         items = [{
@@ -638,8 +657,10 @@ def explain_run(*, uow: UnitOfWork, store: Any, run_id: int, cost_centre: str,
             "sources": [_source_json(s.kind, s.line.key_text(), s.line.rows, s.line.amount)
                         for s in item.sources[:max_sources]],
         } for item in explanation.items]
-        return {**head, "current": True, "totals": explanation.totals, "items": items}
-    return {**head, "current": False, **_stored_explanation(uow, run, cost_centre, max_sources)}
+        return masked(uow, {**head, "current": True, "totals": explanation.totals,
+                            "items": items})
+    return masked(uow, {**head, "current": False,
+                        **_stored_explanation(uow, run, cost_centre, max_sources)})
 
 
 def _stored_explanation(uow: UnitOfWork, run: StoredRun, cost_centre: str,
@@ -871,10 +892,18 @@ def import_invoices(*, uow: UnitOfWork, file_name: str, sha256: str,
 
 @dataclass(frozen=True, slots=True)
 class InvoiceCheck:
-    """The invoices of one billing account, period and currency against the billed cost
-    imported for them. ``billed`` is the exact billing sum; ``difference`` is invoiced minus
-    billed, rounded to the minor unit (zero: they agree to the cent)."""
+    """One comparison of vendor invoices with the imported billing, to the cent.
 
+    ``basis`` is what was compared: ``"invoice"``, the lines of one invoice id, billing
+    account and currency against the billing facts that carry that invoice id; ``"account"``,
+    the invoices of one billing account, period and currency whose ids the billing does not
+    carry, against that account's billing of the period that no per-invoice comparison took.
+    ``billed`` is the exact billing sum; ``difference`` is invoiced minus billed, rounded to the
+    minor unit (zero: they agree to the cent). ``status`` also names invoices with no billing
+    behind them and billing no invoice covers.
+    """
+
+    basis: str
     invoice_ids: tuple[str, ...]
     billing_account_id: str
     billing_period: str
@@ -882,39 +911,114 @@ class InvoiceCheck:
     invoiced: Decimal
     billed: Decimal
     difference: Decimal
+    invoice_lines: int
+    billed_rows: int
+
+    @property
+    def status(self) -> str:
+        if not self.invoice_lines:
+            return "no invoice"
+        if not self.billed_rows:
+            return "no billing"
+        return "matches" if self.difference == 0 else "different"
 
     @property
     def matches(self) -> bool:
-        return self.difference == 0
+        return self.status == "matches"
 
 
 def check_invoices(*, uow: UnitOfWork, store: Any, periods: Sequence[str] = ()
                    ) -> list[InvoiceCheck]:
-    """Invoice totals per billing account, period and currency against the billed cost of the
-    imported billing (the cost fact store keeps no invoice id, so the invoices of one account
-    and period are compared together and named)."""
+    """Vendor invoices against the imported billing: per invoice where the billing carries the
+    invoice's id (FOCUS 1.2 InvoiceId, CUR bill/InvoiceId), per billing account, period and
+    currency otherwise. Billing with no invoice is looked for in ``periods``, or when none are
+    given in the periods the invoices cover; an invoice's own rows in any period."""
     authorize(uow, Permission.READ, doing="check invoices")
-    invoiced: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    ids: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for line in uow.invoices.lines(periods=periods):
-        key = (line.billing_account_id, line.billing_period, line.currency)
-        invoiced[key] += line.amount
-        ids[key].add(line.invoice_id)
-    billed = _billed_by_account(store, sorted({k[1] for k in invoiced}))
-    return [InvoiceCheck(tuple(sorted(ids[key])), key[0], key[1], key[2], invoiced[key],
-                         billed.get(key, Decimal(0)),
-                         round_to_currency(invoiced[key] - billed.get(key, Decimal(0)), key[2]))
-            for key in sorted(invoiced)]
+    lines = uow.invoices.lines(periods=periods)
+    scope = sorted({*periods, *(line.billing_period for line in lines)})
+    if store is None or not scope:
+        return compare_invoices(lines, [])
+    billed = store.invoice_totals(periods=scope)
+    invoiced_ids = {line.invoice_id for line in lines}
+    if invoiced_ids:  # a charge split at a month end puts part of its invoice in the next month
+        billed += [total for total in store.invoice_totals(invoice_ids=sorted(invoiced_ids))
+                   if total.billing_period not in scope]
+    return compare_invoices(lines, billed)
 
 
-def _billed_by_account(store: Any, periods: Sequence[str]) -> dict[tuple[str, str, str], Decimal]:
-    if store is None or not periods:
-        return {}
-    with store.connect(periods=list(periods)) as con:
-        rows = con.execute(
-            "SELECT billing_account_id, billing_period, billing_currency, sum(billed_cost) "
-            "FROM cost_facts GROUP BY ALL").fetchall()
-    return {(str(a), p, c): total for a, p, c, total in rows}
+@dataclass(slots=True)
+class _Side:
+    """What one comparison gathers from the invoices and from the billing."""
+
+    invoice_ids: set[str] = dataclasses.field(default_factory=set)
+    periods: set[str] = dataclasses.field(default_factory=set)
+    invoiced: Decimal = Decimal(0)
+    lines: int = 0
+    billed: Decimal = Decimal(0)
+    rows: int = 0
+
+
+def compare_invoices(lines: Iterable[InvoiceLine], billed: Iterable[Any]) -> list[InvoiceCheck]:
+    """Pair invoice lines with billing totals (``ledger.costfacts.InvoiceTotal`` values).
+
+    Every line and every billing total lands in exactly one comparison, so the invoiced and
+    billed columns add up to what was invoiced and what was billed.
+    """
+    billed = list(billed)
+    billed_ids = {b.invoice_id for b in billed if b.invoice_id is not None}
+    sides: dict[tuple, _Side] = defaultdict(_Side)
+    claimed: set[str] = set()
+    for line in lines:
+        if line.invoice_id in billed_ids:
+            claimed.add(line.invoice_id)
+            key: tuple = ("invoice", line.invoice_id, line.billing_account_id, line.currency)
+        else:
+            key = ("account", line.billing_account_id, line.billing_period, line.currency)
+        side = sides[key]
+        side.invoice_ids.add(line.invoice_id)
+        side.periods.add(line.billing_period)
+        side.invoiced += line.amount
+        side.lines += 1
+    for total in billed:
+        account = total.billing_account_id or ""
+        if total.invoice_id in claimed:
+            key = ("invoice", total.invoice_id, account, total.billing_currency)
+        else:
+            key = ("account", account, total.billing_period, total.billing_currency)
+            if key not in sides:  # no invoice covers it: reported per invoice id, if any
+                key = ("unclaimed", total.invoice_id, *key[1:])
+        side = sides[key]
+        if total.invoice_id is not None and key[0] != "account":
+            side.invoice_ids.add(total.invoice_id)
+        side.periods.add(total.billing_period)
+        side.billed += total.billed_cost
+        side.rows += total.rows
+    checks = [_check(key, side) for key, side in sides.items()]
+    return sorted(checks, key=lambda c: (c.billing_account_id, c.billing_period, c.invoice_ids,
+                                         c.currency, c.basis))
+
+
+def _check(key: tuple, side: _Side) -> InvoiceCheck:
+    """Keys: ("invoice", id, account, currency), ("account", account, period, currency) and
+    ("unclaimed", id or None, account, period, currency) for billing no invoice covers."""
+    kind, currency = key[0], key[-1]
+    account = key[1] if kind == "account" else key[2]
+    basis = "invoice" if kind == "invoice" or (kind == "unclaimed" and key[1]) else "account"
+    difference = round_to_currency(side.invoiced - side.billed, currency)
+    if difference == 0:  # billed a fraction of a cent above the invoice: 0.00, not -0.00
+        difference = difference.copy_abs()
+    return InvoiceCheck(basis, tuple(sorted(side.invoice_ids)), account,
+                        ", ".join(sorted(side.periods)), currency, side.invoiced, side.billed,
+                        difference, side.lines, side.rows)
+
+
+def invoice_totals(*, uow: UnitOfWork, store: Any, periods: Sequence[str] = ()) -> list[Any]:
+    """Billed cost per invoice id as the imported billing states it (FOCUS InvoiceId, CUR
+    bill/InvoiceId): the provider's invoices, to hold a vendor's figures against."""
+    authorize(uow, Permission.READ, doing="list invoice totals")
+    if store is None:
+        return []
+    return store.invoice_totals(periods=list(periods) or None)
 
 
 # -- the exceptions register -------------------------------------------------------------------

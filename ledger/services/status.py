@@ -39,4 +39,14 @@ def status_summary(*, uow: UnitOfWork) -> dict[str, Any]:
         "audit_events": uow.audit.count(),
         "licence_entitlements": uow.licences.count_entitlements(),
         "software_installations": uow.licences.count_installations(),
+        "overdue_reviews": _overdue_reviews(uow),
+        # disputes waiting for a cost analyst (open or under review)
+        "open_disputes": sum(len(uow.disputes.list(status=s)) for s in ("open", "under_review")),
     }
+
+
+def _overdue_reviews(uow: UnitOfWork) -> int:
+    """Rule reviews past their due date (ledger.services.reviews): the dashboard shows them."""
+    from ledger.services.reviews import overdue_count
+
+    return overdue_count(uow)

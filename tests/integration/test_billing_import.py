@@ -524,3 +524,82 @@ def test_a_bad_file_names_file_row_and_field_and_leaves_the_store_unchanged(
     assert f"{case}.csv" in str(error) and f"row {row}" in str(error)
     assert snapshot(store.root) == before
     assert not any((store.root / ".staging").iterdir())
+
+
+# -- invoice ids ----------------------------------------------------------------------------------
+
+
+def invoice_ids(store: CostFactStore) -> Counter:
+    with store.connect() as con:
+        return Counter(dict(con.execute(
+            "SELECT invoice_id, count(*) FROM cost_facts GROUP BY 1").fetchall()))
+
+
+def test_invoice_ids_come_from_focus_1_2_cur_and_mca_exports_and_are_null_otherwise(
+        tmp_path: Path) -> None:
+    lines = focus_lines()
+    newer = tmp_path / "focus12.csv"
+    newer.write_bytes(lines[0].rstrip(b"\n") + b',"InvoiceId"\n' + b"".join(
+        line.rstrip(b"\n") + (b',"INV-1"\n' if number % 3 else b',"NULL"\n')
+        for number, line in enumerate(lines[1:31])))
+    azure_lines = AZURE.read_bytes().decode("utf-8").splitlines()
+    mca = tmp_path / "mca-invoiced.csv"
+    mca.write_text("\r\n".join([azure_lines[0] + ",invoiceId"]
+                               + [line + ",G012345678" for line in azure_lines[1:]]) + "\r\n",
+                   encoding="utf-8")
+    expected = {
+        FOCUS: {None: 1000},  # FOCUS 1.0 has no InvoiceId
+        newer: {"INV-1": 20, None: 10},
+        CUR: {None: 1281},  # bill/InvoiceId is there, but empty in every row of the sample
+        AZURE: {None: 27},  # an EA export has no invoice id (InvoiceSectionId is not one)
+        mca: {"G012345678": 27},
+    }
+    for number, (path, ids) in enumerate(expected.items()):
+        store = CostFactStore(tmp_path / f"store-{number}")
+        import_billing_file(store, path)
+        assert invoice_ids(store) == Counter(ids), path.name
+
+
+def written_before_invoice_ids(store: CostFactStore, import_id: str) -> None:
+    """Make one import look as an Apportion without invoice ids wrote it: its Parquet files
+    without the ``invoice_id`` column and its manifest entry without ``columns``."""
+    manifest_path = store.root / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    entry = manifest["imports"][import_id]
+    del entry["columns"]
+    con = duckdb.connect()
+    for info in entry["periods"].values():
+        for relative in info["files"]:
+            path = store.root / relative
+            old = path.with_suffix(".old")
+            con.execute(f"COPY (SELECT * EXCLUDE (invoice_id) FROM read_parquet('{path}')) "
+                        f"TO '{old}' (FORMAT parquet)")
+            old.replace(path)
+            described = con.execute(f"DESCRIBE FROM read_parquet('{path}')").fetchall()
+            columns = [row[0] for row in described]
+            assert "invoice_id" not in columns and "billed_cost" in columns
+    con.close()
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_partitions_written_before_invoice_ids_still_read_with_a_null_invoice_id(
+        tmp_path: Path, store) -> None:
+    lines = focus_lines()
+    newer = tmp_path / "focus12.csv"
+    newer.write_bytes(lines[0].rstrip(b"\n") + b',"InvoiceId"\n'
+                      + b"".join(line.rstrip(b"\n") + b',"INV-1"\n' for line in lines[1:50]))
+    old = import_billing_file(store, FOCUS)
+    before = (store.totals(), list(store.groups(period="2024-09")))
+    written_before_invoice_ids(store, old.import_id)
+    assert (store.totals(), list(store.groups(period="2024-09"))) == before
+    assert invoice_ids(store) == Counter({None: 1000})  # only old files: the column is NULL
+
+    import_billing_file(store, newer)  # old and new files side by side
+    assert invoice_ids(store) == Counter({None: 1000, "INV-1": 49})
+    totals = store.invoice_totals()
+    assert sum(t.rows for t in totals) == 1049
+    assert {t.invoice_id for t in totals} == {"INV-1", None}
+    assert totals[-1].invoice_id is None  # rows without an invoice id come last in a period
+    # Reading some periods only (old and new files listed per period) gives the same figures.
+    assert [t for period in store.periods() for t in store.invoice_totals(periods=[period])
+            ] == totals
