@@ -16,10 +16,13 @@ credits they burned, never evenly. Both are exact to the cent by :func:`ledger.m
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from ledger.allocation.engine import CostLine, _Mapper, _period_bounds, _valid_codes
 from ledger.allocation.rules import Pattern, RuleSet
@@ -134,3 +137,156 @@ def credit_split(amount: Decimal, runs: Sequence[InstanceRun], *, instance: str
     for run in runs:
         credits[run.workload] += run.cpu_credits
     return _by(amount, credits, "CPU credits", instance)
+
+
+# -- spot and burstable in an allocation run -------------------------------------------------
+
+#: Attributes a split spot line carries, so explain shows where it came from.
+SPOT_ATTRIBUTE, SPOT_BASIS_ATTRIBUTE, SPOT_UNSPLIT_ATTRIBUTE = "spot_rule", "spot_basis", \
+    "spot_unsplit"
+SPOT_ORIGIN, WORKLOAD_TAG = "spot", "workload"
+CREDIT_DESCRIPTIONS = ("*CPU Credit*", "*CPUCredits*")
+
+
+@dataclass(frozen=True, slots=True)
+class SpotRunRecord:
+    """One imported run of a workload on a spot or burstable resource (a row of the file).
+
+    ``ended_at`` is None for a run still going at the end of the period; ``started_at`` and
+    ``ended_at`` are aware UTC datetimes.
+    """
+
+    resource_id: str
+    workload: str
+    started_at: datetime
+    ended_at: datetime | None
+    interrupted: bool = False
+    cpu_credits: Decimal = Decimal(0)
+
+    def hours_in(self, period: str) -> Decimal:
+        """Run time inside ``period`` (an open run counts to the period's end), in hours."""
+        first, last = _period_bounds(period)
+        start = datetime.combine(first, time(), UTC)
+        end = datetime.combine(last + timedelta(days=1), time(), UTC)
+        lo, hi = max(self.started_at, start), min(self.ended_at or end, end)
+        if hi <= lo:
+            return Decimal(0)
+        return Decimal(int((hi - lo).total_seconds())) / 3600
+
+    def run_in(self, period: str) -> InstanceRun:
+        return InstanceRun(self.resource_id, self.workload, self.hours_in(period),
+                           self.cpu_credits, self.interrupted)
+
+
+@dataclass(frozen=True, slots=True)
+class SpotRule:
+    """A ``[[spot]]`` rule: billing lines of these resources split by the runs on them.
+
+    Attributes:
+        resource_ids: glob patterns of the spot fleet's or burstable instance's resource ids.
+        credit_descriptions: globs on ``charge_description`` that mark CPU-credit surcharges
+            (split by credits burned; every other line of the resource by run-time hours).
+    """
+
+    id: str
+    resource_ids: tuple[str, ...]
+    credit_descriptions: tuple[str, ...] = CREDIT_DESCRIPTIONS
+    description: str = ""
+
+    def matches(self, resource_id: str | None) -> bool:
+        return any(Pattern.of(p).matches(resource_id) for p in self.resource_ids)
+
+    def is_credit(self, description: str | None) -> bool:
+        return any(Pattern.of(p).matches(description) for p in self.credit_descriptions)
+
+
+class SpotSplitSource:
+    """Billing with the spot and burstable resources' lines split to the workloads that ran.
+
+    A line of a resource a rule matches is replaced by one line per workload, tagged
+    ``workload`` (the mapping rules place it), origin ``spot``: a CPU-credit line by credits
+    burned (by run hours when no run reports credits), any other line by run-time hours. A line
+    of a matched resource with no run in the period passes through as billed, marked with the
+    ``spot_unsplit`` attribute and counted in :attr:`unsplit`: never dropped.
+    """
+
+    def __init__(self, inner: Any, rules: Sequence[SpotRule],
+                 runs: Sequence[SpotRunRecord], *, period: str) -> None:
+        self.inner, self.rules = inner, tuple(rules)
+        self.runs: dict[str, list[InstanceRun]] = defaultdict(list)
+        for record in runs:
+            run = record.run_in(period)
+            if run.hours > 0 or run.cpu_credits > 0:
+                self.runs[record.resource_id].append(run)
+        self.unsplit: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        self.split: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+
+    def lines(self, *, attributes: Sequence[str], tag_keys: frozenset[str],
+              **kwargs: Any) -> Iterator[Any]:
+        extra = tuple(a for a in ("resource_id", "charge_description") if a not in attributes)
+        for line in self.inner.lines(attributes=(*attributes, *extra),
+                                     tag_keys=tag_keys | {"*"}, **kwargs):
+            resource = line.attribute("resource_id")
+            rule = next((r for r in self.rules if r.matches(resource)), None)
+            if rule is None:
+                yield line
+            elif not self.runs.get(resource or ""):
+                self.unsplit[resource or "", line.currency] += line.amount
+                yield replace(line, attributes=(*line.attributes,
+                                                (SPOT_UNSPLIT_ATTRIBUTE, resource or "")))
+            else:
+                yield from self._split(rule, line, resource or "")
+
+    def _split(self, rule: SpotRule, line: Any, resource: str) -> Iterator[Any]:
+        runs = self.runs[resource]
+        credit = rule.is_credit(line.attribute("charge_description")) and any(
+            r.cpu_credits > 0 for r in runs)
+        parts = (credit_split if credit else runtime_split)(line.amount, runs, instance=resource)
+        basis = "cpu_credits" if credit else "run_hours"
+        for workload, amount in parts.items():
+            if not amount:
+                continue
+            self.split[resource, workload, line.currency] += amount
+            tags = (*(t for t in line.tags if t[0].casefold() != WORKLOAD_TAG),
+                    (WORKLOAD_TAG, workload))
+            yield replace(line, origin=SPOT_ORIGIN, amount=amount, tags=tags,
+                          attributes=(*line.attributes, (SPOT_ATTRIBUTE, rule.id),
+                                      (SPOT_BASIS_ATTRIBUTE, basis)),
+                          reference=f"{resource}/{workload}")
+
+
+def parse_spot(raw: Sequence[Any], source: str) -> tuple[SpotRule, ...]:
+    """The ``[[spot]]`` tables of a rule file (errors name the file, rule and field)."""
+    from ledger.allocation.rules import _Reader
+
+    rules = []
+    for index, table in enumerate(raw, start=1):
+        reader = _Reader(table, source, f"spot rule {index}")
+        rule = SpotRule(id=reader.identifier("id"),
+                        resource_ids=reader.strings("resource_ids", required=True),
+                        credit_descriptions=(reader.strings("credit_descriptions")
+                                             if "credit_descriptions" in table
+                                             else CREDIT_DESCRIPTIONS),
+                        description=reader.text("description") or "")
+        reader.finish()
+        if not rule.resource_ids:
+            raise reader.error("must name at least one resource id", "resource_ids")
+        rules.append(rule)
+    ids = [r.id for r in rules]
+    for rule_id in ids:
+        if ids.count(rule_id) > 1:
+            raise InputError("duplicate spot rule id", source=source, field="id", value=rule_id)
+    return tuple(rules)
+
+
+def spot_toml(rules: Sequence[SpotRule]) -> list[str]:
+    """The canonical TOML lines of ``rules`` (nothing when there are none: the content hash of
+    a rule set without spot rules is what it was before they existed)."""
+    out: list[str] = []
+    for rule in rules:
+        out += ["", "[[spot]]", f"id = {json.dumps(rule.id)}"]
+        if rule.description:
+            out.append(f"description = {json.dumps(rule.description)}")
+        out += [f"resource_ids = {json.dumps(list(rule.resource_ids))}",
+                f"credit_descriptions = {json.dumps(list(rule.credit_descriptions))}"]
+    return out

@@ -482,6 +482,7 @@ class UnitOfWork(Protocol):
     forecasts: ForecastRepository
     benchmarks: BenchmarkRepository
     k8s_usage: Any  # ledger.persistence.kubernetes_repositories (Kubernetes usage)
+    spot_runs: Any  # ledger.persistence.kubernetes_repositories (spot and burstable runs)
     flow_logs: Any  # ledger.persistence.flow_log_repositories (data-transfer aggregates)
     catalogue: CatalogueRepository
     savings: SavingRepository

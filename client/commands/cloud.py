@@ -1,10 +1,11 @@
-"""Cloud-native imports: OpenCost, Kubecost, Kubernetes usage.
+"""Cloud-native imports: OpenCost, Kubecost, Kubernetes usage, spot and burstable runs.
 
 ``apportion import opencost FILE_OR_URL`` (a saved ``/allocation/compute`` response, or pulled
 from an OpenCost at that URL for ``--window``), ``apportion import kubecost FILE`` (a Kubecost
 allocation CSV export) and ``apportion import k8s-usage FILE`` (a plain usage CSV), plus
 ``apportion k8s-usage`` to list what is stored. The split itself is the rule set's
-``[[clusters]]`` rules, applied by every allocation run.
+``[[clusters]]`` rules, applied by every allocation run. ``apportion import spot-runs FILE``
+stores the runs that the ``[[spot]]`` rules split spot and burstable instances' billing by.
 """
 
 from __future__ import annotations
@@ -107,6 +108,36 @@ def import_k8s_usage(ctx: click.Context, path: Path, reason: str | None) -> None
     _store(ctx, read_usage_csv(path), _file_sha(path), reason)
 
 
+@click.command("spot-runs")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--reason", help="Why, for the audit trail.")
+@json_option
+@click.pass_context
+def import_spot_runs(ctx: click.Context, path: Path, reason: str | None) -> None:
+    """Import runs on spot and burstable instances: resource_id, workload (or cost_centre or
+    tag), started_at, ended_at (empty: still running), interrupted[, cpu_credits]. The rule
+    set's [[spot]] rules split those resources' billing by them in every allocation run."""
+    from connectors.kubernetes import read_spot_runs_csv
+    from ledger.services import spot
+
+    runs = read_spot_runs_csv(path)
+    with opened(ctx) as app, app.uow() as uow:
+        outcome = spot.import_runs(uow=uow, source=runs.source, records=runs.records,
+                                   sha256=_file_sha(path), reason=reason)
+        uow.commit()
+    data = {"import_id": outcome.import_id, "source": outcome.source,
+            "records": outcome.records, "replaced": outcome.replaced,
+            "unchanged": outcome.unchanged}
+    if ctx.ensure_object(Options).json:
+        print_json(data)
+    elif outcome.unchanged:
+        console.print(f"spot runs from {outcome.source}: already imported (import "
+                      f"{outcome.import_id}); nothing changed.")
+    else:
+        console.print(f"spot runs from {outcome.source}: {outcome.records} run(s)"
+                      + (f", replacing {outcome.replaced}" if outcome.replaced else "") + ".")
+
+
 @click.command("k8s-usage")
 @json_option
 @click.pass_context
@@ -149,7 +180,8 @@ def register(cli: click.Group) -> None:
     """Add this module's commands to ``cli``."""
     import_group = cli.commands.get("import")
     if isinstance(import_group, click.Group):
-        for command in (import_opencost, import_kubecost, import_k8s_usage):
+        for command in (import_opencost, import_kubecost, import_k8s_usage,
+                        import_spot_runs):
             import_group.add_command(command)
     cli.add_command(list_usage)
     cli.add_command(cloud_demo)

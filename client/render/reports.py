@@ -26,6 +26,10 @@ def statement_document(statement: Statement) -> Document:
                                     ("Allocation run", f"{statement.run_id} ({statement.ruleset})")]
     facts += [(f"Total {currency}", total) for currency, total in statement.totals.items()]
     facts += [(f"Charged (journalled) {c}", t) for c, t in statement.charged_totals.items()]
+    facts.append(("Charging mode", statement.mode or ""))
+    for figure in statement.shadow:  # shadow chargeback: what the charge would have been
+        facts += [(f"Shadow: showback {figure.currency}", figure.showback),
+                  (f"Shadow: would-be chargeback {figure.currency}", figure.chargeback)]
     if statement.budget is not None:
         facts.append((f"Budget {statement.budget_currency}", statement.budget))
         facts.append(("Budget used %", statement.budget_used()))

@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from connectors.tabular import Row, read_rows
+from ledger.cloud_usage import SpotRunRecord
 from ledger.errors import InputError
 from ledger.kubernetes import IDLE, UsageRecord
 
@@ -269,3 +270,61 @@ def read_usage_csv(path: Path) -> UsageFile:
 def records_of(files: Iterable[UsageFile]) -> Iterator[UsageRecord]:
     for usage in files:
         yield from usage.records
+
+
+# -- spot and burstable runs ---------------------------------------------------------------------
+
+SPOT_REQUIRED = ("resource_id", "started_at")
+SPOT_OPTIONAL = ("workload", "cost_centre", "tag", "ended_at", "interrupted", "cpu_credits")
+_TRUE, _FALSE = ("true", "yes", "y", "1", "t"), ("false", "no", "n", "0", "f", "")
+
+
+@dataclass(frozen=True, slots=True)
+class SpotRunsFile:
+    source: str
+    records: tuple[SpotRunRecord, ...]
+
+
+def _instant(value: str, *, source: str, row: int, field: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError("must be a date and time (ISO 8601)", source=source, row=row,
+                         field=field, value=value) from None
+    if moment.tzinfo is None:
+        raise InputError("must give its time zone (e.g. Z or +00:00)", source=source, row=row,
+                         field=field, value=value)
+    return moment.astimezone(UTC)
+
+
+def _spot_run(row: Row, source: str) -> SpotRunRecord:
+    workload = row.get("workload") or row.get("cost_centre") or row.get("tag")
+    if not workload:
+        raise InputError("is empty (give workload, cost_centre or tag)", source=source,
+                         row=row.number, field="workload")
+    started = _instant(_cell(row, "started_at", source), source=source, row=row.number,
+                       field="started_at")
+    ended_text = row.get("ended_at")
+    ended = None if ended_text is None else _instant(ended_text, source=source, row=row.number,
+                                                     field="ended_at")
+    if ended is not None and ended < started:
+        raise InputError("is before started_at", source=source, row=row.number,
+                         field="ended_at", value=ended_text)
+    flag = (row.get("interrupted") or "").strip().casefold()
+    if flag not in _TRUE + _FALSE:
+        raise InputError("must be true or false", source=source, row=row.number,
+                         field="interrupted", value=row.get("interrupted"))
+    credits = _number(row.get("cpu_credits") or "0", source=source, row=row.number,
+                      field="cpu_credits")
+    return SpotRunRecord(_cell(row, "resource_id", source).strip(), workload.strip(), started,
+                         ended, flag in _TRUE, credits)
+
+
+def read_spot_runs_csv(path: Path) -> SpotRunsFile:
+    """A spot-runs CSV: ``resource_id, workload (or cost_centre / tag), started_at, ended_at``
+    (empty: still running at the period's end), ``interrupted`` and optional ``cpu_credits``.
+    Every row is checked before any is returned: one bad row refuses the file."""
+    source = str(path)
+    records = [_spot_run(row, source)
+               for row in read_rows(path, required=SPOT_REQUIRED, optional=SPOT_OPTIONAL)]
+    return SpotRunsFile(source, tuple(records))

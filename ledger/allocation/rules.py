@@ -253,6 +253,8 @@ class RuleSet:
     description: str = ""
     #: ``[[clusters]]``: Kubernetes cluster splits (:class:`ledger.kubernetes.ClusterRule`).
     clusters: tuple[Any, ...] = ()
+    #: ``[[spot]]``: spot and burstable splits by run (:class:`ledger.cloud_usage.SpotRule`).
+    spot: tuple[Any, ...] = ()
 
     @property
     def label(self) -> str:
@@ -608,13 +610,16 @@ def parse_ruleset(text: str, *, source: str = "<rules>") -> RuleSet:
 
     clusters = parse_clusters(top.get("clusters", list, default=[]), source,
                               pools=tuple(p.id for p in pools))
+    from ledger.cloud_usage import parse_spot
+
+    spot = parse_spot(top.get("spot", list, default=[]), source)
     top.finish()
     ruleset = RuleSet(
         name=name, version=version, effective_from=effective_from, effective_to=effective_to,
         cost_basis=cost_basis, method=method, expense_account=expense or "",
         recovery_account=recovery or "", central_cost_centre=central, pools=pools,
         mapping=mapping, shared=shared, order=order, tag_aliases=tuple(tag_aliases),
-        default_pool=default_pool, description=description, clusters=clusters,
+        default_pool=default_pool, description=description, clusters=clusters, spot=spot,
     )
     _check_references(ruleset, source)
     return ruleset
@@ -814,6 +819,9 @@ def to_toml(ruleset: RuleSet) -> str:
     from ledger.kubernetes import clusters_toml
 
     out += clusters_toml(ruleset.clusters)
+    from ledger.cloud_usage import spot_toml
+
+    out += spot_toml(ruleset.spot)
     return "\n".join(out) + "\n"
 
 
@@ -894,7 +902,7 @@ def diff(old: RuleSet, new: RuleSet) -> list[RuleChange]:
     head = tuple(
         (f.name, _field_text(getattr(old, f.name)), _field_text(getattr(new, f.name)))
         for f in fields(RuleSet)
-        if f.name not in ("pools", "mapping", "shared", "tag_aliases", "clusters")
+        if f.name not in ("pools", "mapping", "shared", "tag_aliases", "clusters", "spot")
         and _field_text(getattr(old, f.name)) != _field_text(getattr(new, f.name))
     )
     changes = [RuleChange("changed", "ruleset", "header", head)] if head else []
@@ -908,4 +916,5 @@ def diff(old: RuleSet, new: RuleSet) -> list[RuleChange]:
     changes += _compare("mapping", old.mapping, new.mapping, ordered=True)
     changes += _compare("shared", old.shared, new.shared, ordered=False)
     changes += _compare("cluster", old.clusters, new.clusters, ordered=False)
+    changes += _compare("spot", old.spot, new.spot, ordered=False)
     return changes

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.persistence.records import Base
@@ -50,3 +50,34 @@ class K8sUsageRecord(Base):
     cpu_usage: Mapped[Decimal] = mapped_column(ExactDecimal)
     ram_request: Mapped[Decimal] = mapped_column(ExactDecimal)
     ram_usage: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class SpotRunImportRecord(Base):
+    """One imported spot-runs file: what it was, so the same content is taken once."""
+
+    __tablename__ = "spot_run_imports"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(1000))
+    records: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    imported_by: Mapped[str] = mapped_column(String(100))
+
+
+class SpotRunRecord(Base):
+    """One workload's run on a spot or burstable resource (``ledger.cloud_usage.SpotRunRecord``)."""
+
+    __tablename__ = "spot_runs"
+    __table_args__ = (Index("ix_spot_runs_resource_started", "resource_id", "started_at"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("spot_run_imports.id"), index=True)
+    resource_id: Mapped[str] = mapped_column(String(500))
+    workload: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    interrupted: Mapped[bool] = mapped_column(Boolean)
+    cpu_credits: Mapped[Decimal] = mapped_column(ExactDecimal)

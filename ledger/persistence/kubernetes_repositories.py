@@ -7,11 +7,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from ledger.cloud_usage import SpotRunRecord as SpotRun
 from ledger.kubernetes import UsageRecord
-from ledger.persistence.kubernetes_records import K8sUsageImportRecord, K8sUsageRecord
+from ledger.persistence.kubernetes_records import (
+    K8sUsageImportRecord,
+    K8sUsageRecord,
+    SpotRunImportRecord,
+    SpotRunRecord,
+)
 
 #: Stored precision of hours: a millionth of a core-hour or GiB-hour is far below any bill.
 HOURS = Decimal("0.000001")
@@ -72,3 +78,47 @@ class SqlAlchemyKubernetesUsageRepository:
 
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(K8sUsageRecord)) or 0
+
+
+class SqlAlchemySpotRunRepository:
+    """Runs on spot and burstable resources: one import per file content; a later import
+    replaces the runs of the same resource and start time (the newer truth, never added)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def import_of(self, sha256: str) -> int | None:
+        return self.session.scalar(select(SpotRunImportRecord.id)
+                                   .where(SpotRunImportRecord.sha256 == sha256))
+
+    def replace(self, *, sha256: str, source: str, records: Sequence[SpotRun],
+                at: datetime, by: str) -> tuple[int, int]:
+        """Store ``records`` as one import. Returns (import id, runs replaced)."""
+        keys = sorted({(r.resource_id, r.started_at) for r in records})
+        replaced = 0
+        for resource, started in keys:
+            replaced += self.session.execute(delete(SpotRunRecord).where(
+                SpotRunRecord.resource_id == resource,
+                SpotRunRecord.started_at == started)).rowcount
+        batch = SpotRunImportRecord(sha256=sha256, source=source[:1000], records=len(records),
+                                    imported_at=at, imported_by=by)
+        self.session.add(batch)
+        self.session.flush()
+        self.session.add_all(SpotRunRecord(
+            import_id=batch.id, resource_id=r.resource_id, workload=r.workload,
+            started_at=r.started_at, ended_at=r.ended_at, interrupted=r.interrupted,
+            cpu_credits=r.cpu_credits.quantize(HOURS)) for r in records)
+        self.session.flush()
+        return batch.id, replaced
+
+    def overlapping(self, start: datetime, end: datetime) -> list[SpotRun]:
+        """Runs that were going at some time in [start, end)."""
+        rows = self.session.scalars(select(SpotRunRecord).where(
+            SpotRunRecord.started_at < end,
+            or_(SpotRunRecord.ended_at.is_(None), SpotRunRecord.ended_at > start))
+            .order_by(SpotRunRecord.id))
+        return [SpotRun(r.resource_id, r.workload, r.started_at, r.ended_at, r.interrupted,
+                        r.cpu_credits) for r in rows]
+
+    def count(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(SpotRunRecord)) or 0

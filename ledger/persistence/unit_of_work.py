@@ -42,7 +42,10 @@ from ledger.persistence.governance_repositories import (
     SqlAlchemyRoleScopeRepository,
 )
 from ledger.persistence.inventory_repositories import SqlAlchemyInventoryRepository
-from ledger.persistence.kubernetes_repositories import SqlAlchemyKubernetesUsageRepository
+from ledger.persistence.kubernetes_repositories import (
+    SqlAlchemyKubernetesUsageRepository,
+    SqlAlchemySpotRunRepository,
+)
 from ledger.persistence.licence_repositories import (
     SqlAlchemyAssetMappingRepository,
     SqlAlchemyLicenceRepository,
@@ -129,6 +132,7 @@ class SqlAlchemyUnitOfWork:
         self.forecasts = SqlAlchemyForecastRepository(self.session)
         self.benchmarks = SqlAlchemyBenchmarkRepository(self.session)
         self.k8s_usage = SqlAlchemyKubernetesUsageRepository(self.session)
+        self.spot_runs = SqlAlchemySpotRunRepository(self.session)
         self.catalogue = SqlAlchemyCatalogueRepository(self.session)
         self.savings = SqlAlchemySavingRepository(self.session)
         self.actor = Actor(self._login, self.users.roles_of(self._login))

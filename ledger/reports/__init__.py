@@ -16,10 +16,17 @@ from ledger.reports.disputes import (
 )
 from ledger.reports.forecast import ForecastPoint, accuracy, seasonal_forecast
 from ledger.reports.kpis import KpiComparison, allocation_shares, compare, tag_coverage
-from ledger.reports.statement import Mover, Statement, StatementLine, build_statement
+from ledger.reports.statement import (
+    Mover,
+    ShadowFigure,
+    Statement,
+    StatementLine,
+    build_statement,
+)
 
 __all__ = [
     "Dispute", "DisputeRate", "DisputeStatus", "ForecastPoint", "KpiComparison", "Mover",
+    "ShadowFigure",
     "Statement", "StatementLine", "accuracy", "allocation_shares", "build_statement", "compare",
     "correcting_entry", "dispute_rates", "seasonal_forecast", "tag_coverage",
 ]

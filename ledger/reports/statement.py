@@ -54,6 +54,17 @@ class Mover:
 
 
 @dataclass(frozen=True, slots=True)
+class ShadowFigure:
+    """In shadow chargeback, both figures of one currency: ``showback`` is what the cost centre
+    is shown (and, like every showback, not posted); ``chargeback`` what would have been posted
+    had it been in chargeback (the run's policy report computed both)."""
+
+    currency: str
+    showback: Decimal
+    chargeback: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Statement:
     cost_centre: str
     name: str
@@ -66,6 +77,10 @@ class Statement:
     budget: Decimal | None
     budget_currency: str | None
     movers: tuple[Mover, ...]
+    #: The cost centre's charging mode in the run: ``showback``, ``shadow`` or ``chargeback``.
+    mode: str | None = None
+    #: In ``shadow`` mode, the showback figure and the would-be chargeback per currency.
+    shadow: tuple[ShadowFigure, ...] = ()
 
     @property
     def totals(self) -> dict[str, Decimal]:
@@ -109,13 +124,16 @@ def _summed(lines: Sequence[Any], cost_centre: str) -> dict[tuple[str, str, str,
 def build_statement(*, cost_centre: str, name: str, period: str, run_id: int, ruleset: str,
                     lines: Sequence[Any], history: Mapping[str, Sequence[Any]],
                     bases: Mapping[tuple[str, str], str] | None = None,
-                    budget: Decimal | None = None, budget_currency: str | None = None
+                    budget: Decimal | None = None, budget_currency: str | None = None,
+                    mode: str | None = None, shadow: Sequence[ShadowFigure] = ()
                     ) -> Statement:
     """The statement of ``cost_centre`` from the stored ``lines`` of run ``run_id``.
 
     ``history`` maps earlier periods to their runs' lines (for the trend and the movers: the
     latest earlier period is the comparison); ``bases`` maps ``(rule, kind)`` to the sentence
     explaining it (the driver and the cost centre's quantity), else the kind is shown.
+    ``mode`` is the charging mode the policy gave the cost centre (without one: ``chargeback``
+    when a line was posted, else ``showback``); ``shadow`` its figures in shadow chargeback.
     """
     bases = bases or {}
     own = []
@@ -132,8 +150,11 @@ def build_statement(*, cost_centre: str, name: str, period: str, run_id: int, ru
     for currency, amount in _totals(lines, cost_centre).items():
         trend.append((period, currency, amount))
     prior = history[max(history)] if history else ()
+    if mode is None:
+        mode = "chargeback" if any(li.charged for li in statement_lines) else "showback"
     return Statement(cost_centre, name, period, run_id, ruleset, statement_lines, tuple(trend),
-                     budget, budget_currency, _movers(lines, prior, cost_centre))
+                     budget, budget_currency, _movers(lines, prior, cost_centre), mode,
+                     tuple(shadow))
 
 
 #: The basis of a line in words, by kind, when no driver sentence is known.

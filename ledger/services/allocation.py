@@ -72,6 +72,7 @@ from ledger.services.journals import replace_drafts
 from ledger.services.kubernetes import cluster_split, namespace_shares
 from ledger.services.policy import masked, policy_step, report_json
 from ledger.services.reference_data import set_driver_quantities
+from ledger.services.spot import spot_report, spot_split
 from ledger.staging import Staged
 
 SOURCE = "allocation"
@@ -428,7 +429,9 @@ def _sources(uow: UnitOfWork, store: Any, period: str, ruleset: RuleSet,
         scoped = any(e.service for e in exceptions)
         billing = _WithService(store) if scoped else store
         # Kubernetes clusters' billing split by namespace or label usage (ledger.kubernetes).
-        sources.append(cluster_split(uow, billing, period=period, ruleset=ruleset))
+        billing = cluster_split(uow, billing, period=period, ruleset=ruleset)
+        # Spot and burstable resources split by run-time hours and credits (ledger.cloud_usage).
+        sources.append(spot_split(uow, billing, period=period, ruleset=ruleset))
     for provider in (*POOL_SOURCES, *extra):
         sources.extend(provider(uow, period=period, ruleset=ruleset))
     return sources
@@ -639,6 +642,9 @@ def explain_run(*, uow: UnitOfWork, store: Any, run_id: int, cost_centre: str,
     if version.ruleset().clusters:  # namespace, label and idle shares of the clusters split
         head["cluster_shares"] = namespace_shares(uow=uow, period=run.period,
                                                   ruleset=version.ruleset())
+    if version.ruleset().spot:  # spot and burstable costs by workload, and any left unsplit
+        head["spot"] = spot_report(uow=uow, store=store, period=run.period,
+                                   ruleset=version.ruleset())
     if uow.flow_logs.aggregates(run.period):  # data transfer by the originating team's bytes
         from ledger.services.transfer import transfer_shares_of
 

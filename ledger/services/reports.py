@@ -26,7 +26,7 @@ from ledger.reports.forecast import (
     seasonal_forecast,
 )
 from ledger.reports.kpis import HIGHER_IS_BETTER, allocation_shares, compare, tag_coverage
-from ledger.reports.statement import Statement, build_statement
+from ledger.reports.statement import ShadowFigure, Statement, build_statement
 from ledger.services.base import Changes, authorize, record_change
 
 #: How many earlier periods a statement's trend shows.
@@ -86,6 +86,24 @@ def _bases(uow: UnitOfWork, run: StoredRun, cost_centre: str) -> dict[tuple[str,
     return bases
 
 
+def _charging(uow: UnitOfWork, run: StoredRun, cost_centre: str
+              ) -> tuple[str | None, list[ShadowFigure]]:
+    """The cost centre's charging mode and, in shadow chargeback, both figures, as the run's
+    policy report recorded them (the run's audit event: the stored lines keep only what was
+    posted, so the would-be chargeback is read from the report, never recomputed)."""
+    event = next((c.event for c in reversed(uow.audit.since(run.created_at))
+                  if c.event.action == "allocation.run" and c.event.key == str(run.id)), None)
+    report = (event.after or {}).get("policy") if event is not None else None
+    figures = [f for f in (report or {}).get("charging", ())
+               if f["cost_centre"] == cost_centre]
+    if not figures:
+        return None, []
+    mode = figures[0]["mode"]
+    shadow = [ShadowFigure(f["currency"], Decimal(f["showback"]), Decimal(f["chargeback"]))
+              for f in figures if f["mode"] == "shadow"]
+    return mode, sorted(shadow, key=lambda f: f.currency)
+
+
 def statement(*, uow: UnitOfWork, cost_centre: str, period: str) -> Statement:
     """The statement of ``cost_centre`` for ``period`` from the period's current run."""
     authorize(uow, Permission.READ, doing="read cost-centre statements")
@@ -95,13 +113,14 @@ def statement(*, uow: UnitOfWork, cost_centre: str, period: str) -> Statement:
                          value=cost_centre)
     run = current_run(uow, period)
     budget = uow.budgets.get(cost_centre, period)
+    mode, shadow = _charging(uow, run, cost_centre)
     return build_statement(
         cost_centre=cost_centre, name=centre.name, period=period, run_id=run.id,
         ruleset=run.ruleset, lines=uow.allocation_runs.lines(run.id),
         history=current_lines(uow, before=period, limit=TREND_PERIODS),
         bases=_bases(uow, run, cost_centre),
         budget=budget.amount if budget else None, budget_currency=budget.currency if budget
-        else None)
+        else None, mode=mode, shadow=shadow)
 
 
 def statements(*, uow: UnitOfWork, period: str) -> list[Statement]:
