@@ -23,6 +23,10 @@ try:  # imported on the UI thread when the client starts, never first by a worke
     from ledger.services.allocation import list_runs
 except ImportError:  # a build without allocation
     list_runs = None  # type: ignore[assignment]
+try:  # the rule-review calendar (policy work)
+    from ledger.services.reviews import overdue_count
+except ImportError:  # a build without rule reviews
+    overdue_count = None  # type: ignore[assignment]
 
 COUNTED = (JournalStatus.APPROVED, JournalStatus.POSTING, JournalStatus.POSTED,
            JournalStatus.SUBMITTED, JournalStatus.DRAFT)
@@ -50,6 +54,8 @@ class DashboardFigures:
     unallocated: Decimal | None = None
     unallocated_source: str = ""
     centre_names: dict[str, str] = field(default_factory=dict)
+    #: Rule reviews past their due date (0 without the review calendar).
+    overdue_reviews: int = 0
 
 
 def dashboard_figures(uow: Any, cost_facts: Any) -> DashboardFigures:
@@ -72,6 +78,7 @@ def dashboard_figures(uow: Any, cost_facts: Any) -> DashboardFigures:
     figures.by_month = dict(sorted(by_month.items()))
     figures.centre_names = {cc.code: cc.name for cc in uow.cost_centres.list()}
     figures.open_findings = len(uow.findings.list(statuses=["open"]))
+    figures.overdue_reviews = overdue_count(uow) if overdue_count is not None else 0
     try:
         totals = cost_facts.totals()
     except Exception:
@@ -131,7 +138,7 @@ def open_reconciliation(url: str, login: str) -> int | None:
 class DashboardView(View):
     title = "Dashboard"
     interests = frozenset({"journal", "cost_import", "finding", "asset", "cost_centre",
-                           "allocation_run", "reconciliation_decision"})
+                           "allocation_run", "reconciliation_decision", "review", "policy"})
 
     def __init__(self, context: ClientContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -179,6 +186,8 @@ class DashboardView(View):
                       f"({figures.unallocated_source})")
         reconciliation = ("" if self.open_reconciliation is None else
                           f" · <b>{self.open_reconciliation}</b> open reconciliation item(s)")
+        if figures.overdue_reviews:
+            reconciliation += f" · <b>{figures.overdue_reviews}</b> rule review(s) overdue"
         self.headline.setText(
             f"<b>{format_money(total)} {currency}</b> charged to "
             f"{len(figures.by_centre)} cost centres · <b>{len(figures.waiting)}</b> journal(s) "
