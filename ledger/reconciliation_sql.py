@@ -353,9 +353,12 @@ class SqlReconciliation:
 
     def _decided_findings(self) -> list[Finding]:
         """The findings an accept, take or decommission decision may change."""
-        pairs = [(d.device.source, d.device.record_id, d.asset_tag) for d in self._applied()
-                 if d.device is not None]
-        tags = [d.asset_tag for d in self._applied() if d.kind is DecisionKind.DECOMMISSION]
+        # Each finding once: two decisions on one asset (say, decommissioned twice) must not
+        # bring its finding in twice and so count its change twice.
+        pairs = sorted({(d.device.source, d.device.record_id, d.asset_tag)
+                        for d in self._applied() if d.device is not None})
+        tags = sorted({d.asset_tag for d in self._applied()
+                       if d.kind is DecisionKind.DECOMMISSION})
         found: list[Finding] = []
         if pairs:
             self.con.execute("CREATE OR REPLACE TEMP TABLE decided (source VARCHAR, "

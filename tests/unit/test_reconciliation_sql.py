@@ -98,3 +98,26 @@ def test_decisions_steer_the_sql_matching_as_they_steer_the_reference(
         tables.load_entries(register, devices)
         assert match(tables, as_of=NOW, decisions=decisions).counts() == pure.counts()
     assert Counter(map(repr, sql.stale_decisions)) == Counter(map(repr, pure.stale_decisions))
+
+
+def test_an_asset_decommissioned_twice_leaves_the_missing_count_as_once() -> None:
+    """Found by the property test above: two decommission decisions on one asset brought its
+    missing finding in twice and took two assets off the missing count."""
+    blank = dict(kind=None, serial=None, hardware_uuid=None, cloud_resource_id=None, macs=(),
+                 hostname=None, owner=None, location=None, model=None, manufacturer=None,
+                 cost_centre=None)
+    register = [RegisterEntry(tag=tag, status=LifecycleStatus.IN_SERVICE, **blank)
+                for tag in ("T-1", "T-2")]
+    devices = [DiscoveredDevice(source="glpi", record_id="d0", seen_at=None, hostname=None,
+                                fqdn=None, serial=None, macs=(), hardware_uuid=None,
+                                cloud_resource_id=None, manufacturer=None, model=None, os=None,
+                                owner=None, location=None, cost_centre=None, asset_tag=None,
+                                software=(), partial=False)]
+    twice = [Decision(DecisionKind.DECOMMISSION, "T-1", DeviceRef("glpi", "d0"),
+                      decided_by="alice", decided_at=NOW, reason=reason)
+             for reason in ("retired in the field", "retired, confirmed by the site")]
+    with KeyTables(threads=1) as tables:
+        tables.load_entries(register, devices)
+        counts = match(tables, as_of=NOW, decisions=twice).counts()
+    assert counts["missing"] == 1  # T-2; T-1 is decommissioned, once
+    assert counts == reconcile(register, devices, as_of=NOW, decisions=twice).counts()
