@@ -11,6 +11,7 @@ import click
 from client.commands.common import (
     Options,
     console,
+    json_option,
     opened,
     plain,
     print_json,
@@ -72,15 +73,14 @@ def users_group() -> None:
 
 
 @users_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
-def users_list(ctx: click.Context, as_json: bool) -> None:
+def users_list(ctx: click.Context) -> None:
     """List users, their roles and each role's scope (business units, or all).
 
     In JSON, ``scopes`` maps each scoped role to its business units; a role not in it (or a
     user without ``scopes``) holds for every business unit.
     """
-    ctx.ensure_object(Options).json |= as_json
     grants = read(ctx, lambda uow: users.list_grants(uow=uow))
     by_login: dict[str, dict[str, Any]] = {}
     for grant in grants:
@@ -102,12 +102,11 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
 @click.option("--scope", "scope", multiple=True, metavar="BU",
               help="Limit the role to this business unit (repeatable); default: all units.")
 @click.option("--reason", help="Why, for the audit trail.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def users_grant(ctx: click.Context, login: str, role: str, scope: tuple[str, ...],
-                reason: str | None, as_json: bool) -> None:
+                reason: str | None) -> None:
     """Grant ROLE to LOGIN (on PostgreSQL, LOGIN is the database login)."""
-    ctx.ensure_object(Options).json |= as_json
     where = f" for {', '.join(scope)}" if scope else ""
     write(ctx, f"Grant {role} to {login}{where}", lambda uow: users.grant_role(
         uow=uow, login=login, role=parse_role(role), reason=reason, scope=scope))
@@ -119,12 +118,11 @@ def users_grant(ctx: click.Context, login: str, role: str, scope: tuple[str, ...
 @click.option("--scope", "scope", multiple=True, metavar="BU",
               help="Revoke the role for this business unit only (repeatable).")
 @click.option("--reason", help="Why, for the audit trail.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def users_revoke(ctx: click.Context, login: str, role: str, scope: tuple[str, ...],
-                 reason: str | None, as_json: bool) -> None:
+                 reason: str | None) -> None:
     """Revoke ROLE from LOGIN (entirely, or for the --scope units only)."""
-    ctx.ensure_object(Options).json |= as_json
     where = f" for {', '.join(scope)}" if scope else ""
     write(ctx, f"Revoke {role} from {login}{where}", lambda uow: users.revoke_role(
         uow=uow, login=login, role=parse_role(role), reason=reason, scope=scope))
@@ -167,13 +165,12 @@ def provisioning_group() -> None:
 @click.option("--period", required=True, help="YYYY-MM, the month it starts.")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE",
               help="A tag the resource will carry (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
 def provisioning_request(ctx: click.Context, kind: str, name: str, cost_centre: str,
                          owner: str, environment: str, monthly_cost: str, currency: str,
-                         period: str, tags: tuple[str, ...], as_json: bool) -> None:
+                         period: str, tags: tuple[str, ...]) -> None:
     """Check a request against policy and queue it for approval (or escalate it)."""
-    ctx.ensure_object(Options).json |= as_json
     pairs = []
     for text in tags:
         key, sep, value = text.partition("=")
@@ -193,11 +190,10 @@ def provisioning_request(ctx: click.Context, kind: str, name: str, cost_centre: 
 @provisioning_group.command("list")
 @click.option("--status", "statuses", multiple=True,
               help="pending, escalated, approved or rejected (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
-def provisioning_list(ctx: click.Context, statuses: tuple[str, ...], as_json: bool) -> None:
+def provisioning_list(ctx: click.Context, statuses: tuple[str, ...]) -> None:
     """List provisioning requests and their decisions."""
-    ctx.ensure_object(Options).json |= as_json
     found = read(ctx, lambda uow: provisioning_services.list_requests(uow=uow,
                                                                       statuses=statuses))
     if _json(ctx):
@@ -222,12 +218,10 @@ def _decision(ctx: click.Context, verb: str,
 @provisioning_group.command("approve")
 @click.argument("request_id", type=int)
 @click.option("--reason", help="Why, for the audit trail.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
-def provisioning_approve(ctx: click.Context, request_id: int, reason: str | None,
-                         as_json: bool) -> None:
+def provisioning_approve(ctx: click.Context, request_id: int, reason: str | None) -> None:
     """Approve a request (not your own; an escalated one needs a controller)."""
-    ctx.ensure_object(Options).json |= as_json
     _decision(ctx, "approved", lambda uow, app: provisioning_services.approve_request(
         uow=uow, request_id=request_id, reason=reason,
         store=app.cost_facts() if app.costfacts_dir.exists() else None))
@@ -236,12 +230,10 @@ def provisioning_approve(ctx: click.Context, request_id: int, reason: str | None
 @provisioning_group.command("reject")
 @click.argument("request_id", type=int)
 @click.option("--reason", required=True, help="Why: the requester reads it.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
-def provisioning_reject(ctx: click.Context, request_id: int, reason: str,
-                        as_json: bool) -> None:
+def provisioning_reject(ctx: click.Context, request_id: int, reason: str) -> None:
     """Reject a request, with the reason."""
-    ctx.ensure_object(Options).json |= as_json
     _decision(ctx, "rejected", lambda uow, app: provisioning_services.reject_request(
         uow=uow, request_id=request_id, reason=reason))
 
@@ -257,15 +249,14 @@ def budgets_group() -> None:
 @budgets_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--reason", help="Why, for the audit trail.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
-def budgets_import(ctx: click.Context, file: Path, reason: str | None, as_json: bool) -> None:
+def budgets_import(ctx: click.Context, file: Path, reason: str | None) -> None:
     """Import budgets from a CSV file.
 
     Columns: cost_centre,period,amount,currency[,quota_mode,quota_margin]; quota_mode is warn
     (default) or block; quota_margin a fraction (0.10) or a percentage (10%).
     """
-    ctx.ensure_object(Options).json |= as_json
     staged = _stage(file, BUDGET_COLUMNS, BUDGET_OPTIONAL, budget_from_cells)
     write(ctx, f"Import budgets from {file.name}", lambda uow: budget_services.import_budgets(
         uow=uow, budgets=staged, reason=reason))
@@ -273,11 +264,10 @@ def budgets_import(ctx: click.Context, file: Path, reason: str | None, as_json: 
 
 @budgets_group.command("list")
 @click.option("--period", help="YYYY-MM; default: every period.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
-def budgets_list(ctx: click.Context, period: str | None, as_json: bool) -> None:
+def budgets_list(ctx: click.Context, period: str | None) -> None:
     """List budgets."""
-    ctx.ensure_object(Options).json |= as_json
     found: list[Budget] = read(ctx, lambda uow: budget_services.list_budgets(uow=uow,
                                                                              period=period))
     show(ctx, "budgets", found, [
@@ -299,12 +289,10 @@ def _status_json(status: BudgetStatus) -> dict[str, Any]:
               help="The cost-fact tag that names the cost centre.")
 @click.option("--alert", is_flag=True,
               help="Also record a finding per limit crossed (the ticket sync picks them up).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
-def budgets_status(ctx: click.Context, period: str, tag: str, alert: bool,
-                   as_json: bool) -> None:
+def budgets_status(ctx: click.Context, period: str, tag: str, alert: bool) -> None:
     """Budget, actual, run-rate forecast and derived quota per cost centre for PERIOD."""
-    ctx.ensure_object(Options).json |= as_json
     with opened(ctx) as app, app.uow() as uow:
         store = app.cost_facts() if app.costfacts_dir.exists() else None
         statuses = budget_services.budget_status(uow=uow, store=store, period=period, tag=tag)
@@ -339,16 +327,14 @@ def contracts_group() -> None:
 @contracts_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--reason", help="Why, for the audit trail.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
-def contracts_import(ctx: click.Context, file: Path, reason: str | None,
-                     as_json: bool) -> None:
+def contracts_import(ctx: click.Context, file: Path, reason: str | None) -> None:
     """Import contracts from a CSV file.
 
     Columns: number,vendor,start,value,currency[,end,usage_reporting,tagging,metering,notes];
     usage_reporting and tagging are yes/no, metering hourly, daily, monthly or empty.
     """
-    ctx.ensure_object(Options).json |= as_json
     staged = _stage(file, CONTRACT_COLUMNS, CONTRACT_OPTIONAL, contract_from_cells)
     write(ctx, f"Import contracts from {file.name}",
           lambda uow: contract_services.import_contracts(uow=uow, contracts=staged,
@@ -360,11 +346,10 @@ def _yes(value: bool) -> str:
 
 
 @contracts_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
-def contracts_list(ctx: click.Context, as_json: bool) -> None:
+def contracts_list(ctx: click.Context) -> None:
     """List the contracts."""
-    ctx.ensure_object(Options).json |= as_json
     found: list[Contract] = read(ctx, lambda uow: contract_services.list_contracts(uow=uow))
     show(ctx, "contracts", found, [
         ("number", lambda c: c.number), ("vendor", lambda c: c.vendor),
@@ -377,11 +362,10 @@ def contracts_list(ctx: click.Context, as_json: bool) -> None:
 
 @contracts_group.command("checklist")
 @click.option("--missing-only", is_flag=True, help="Only contracts that lack a clause.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option
 @click.pass_context
-def contracts_checklist(ctx: click.Context, missing_only: bool, as_json: bool) -> None:
+def contracts_checklist(ctx: click.Context, missing_only: bool) -> None:
     """Which contracts lack which allocation-relevant clauses."""
-    ctx.ensure_object(Options).json |= as_json
     rows = read(ctx, lambda uow: contract_services.contract_checklist(
         uow=uow, only_missing=missing_only))
     if _json(ctx):
