@@ -10,7 +10,10 @@ import importlib
 
 import click
 
-MODULES = ("allocation", "inventory", "licences", "governance", "gui", "automation",
+# The groups that others extend come first: ``import`` (billing) and ``scheduler``.
+MODULES = ("database", "reference", "periods", "billing", "depreciation", "assets",
+           "journals", "erp", "anomalies", "scheduler", "audit",
+           "allocation", "inventory", "licences", "governance", "gui", "automation",
            "reports", "reports_more", "cloud", "flow_logs", "policy")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from client.commands.common import Options, opened, print_json
+from client.commands.common import Options, json_option, opened, print_json
 from ledger.errors import InputError, InputErrors
 
 EXIT_INVALID = 1
@@ -71,7 +71,7 @@ def check_config(ctx: click.Context, config_file: Path | None) -> None:
         print_json(summary)
         return
     click.echo(f"{path or 'The default configuration'} is valid: "
-                  f"{len(summary['jobs'])} job(s).")
+               f"{len(summary['jobs'])} job(s).")
     for job in summary["jobs"]:
         when = job["cron"] if job["mode"] == "batch" else \
             f"every {job['interval_seconds']} s (back-off up to {job['max_backoff_seconds']} s)"
@@ -79,7 +79,7 @@ def check_config(ctx: click.Context, config_file: Path | None) -> None:
     if summary["ticketing"]:
         t = summary["ticketing"]
         click.echo(f"  tickets: {t['system']} at {t['url']}, secret from {t['secret_from']}"
-                      + (f"; mail via {t['smtp']['host']}" if t["smtp"] else ""))
+                   + (f"; mail via {t['smtp']['host']}" if t["smtp"] else ""))
 
 
 def register(cli: click.Group) -> None:
@@ -94,14 +94,11 @@ def register(cli: click.Group) -> None:
     @scheduler_config.command("check")
     @click.argument("config_file", required=False,
                     type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+    @json_option
     @click.pass_context
-    def scheduler_config_check(ctx: click.Context, config_file: Path | None,
-                               as_json: bool) -> None:
+    def scheduler_config_check(ctx: click.Context, config_file: Path | None) -> None:
         """Check CONFIG_FILE (or the --config of `apportion scheduler`) as the service would
         read it; every problem names the table and key. Exit 1 when it is not valid."""
-        if as_json:
-            ctx.ensure_object(Options).json = True
         check_config(ctx, config_file)
 
     @cli.group("tickets")
@@ -112,9 +109,9 @@ def register(cli: click.Group) -> None:
     @click.option("--config", "config_file", required=True,
                   type=click.Path(exists=True, dir_okay=False, path_type=Path),
                   help="The scheduler's TOML file with the [ticketing] table.")
-    @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+    @json_option
     @click.pass_context
-    def tickets_sync(ctx: click.Context, config_file: Path, as_json: bool) -> None:
+    def tickets_sync(ctx: click.Context, config_file: Path) -> None:
         """Open or update a ticket per open finding; close those of cleared or dismissed
         findings; mail owners about new serious ones (as the scheduler's tickets job)."""
         from client.automation import open_notifier, open_sink
@@ -133,13 +130,12 @@ def register(cli: click.Group) -> None:
                 uow.commit()
         finally:
             sink.close_connection()
-        if as_json or ctx.ensure_object(Options).json:
+        if ctx.ensure_object(Options).json:
             print_json({"opened": report.opened, "updated": report.updated,
                         "closed": report.closed, "notified": report.notified,
                         "failed_notifications": report.failed_notifications})
             return
         click.echo(f"Tickets: {len(report.opened)} opened, {len(report.updated)} updated, "
-                      f"{len(report.closed)} closed; {len(report.notified)} owner(s) mailed.",
-                      markup=False)
+                   f"{len(report.closed)} closed; {len(report.notified)} owner(s) mailed.")
         for failure in report.failed_notifications:
             click.echo(f"mail failed: {failure}")

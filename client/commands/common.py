@@ -22,10 +22,14 @@ from rich.table import Table
 
 from client import bootstrap
 from client.bootstrap import App
+from ledger.money import MoneyError, to_decimal
 from ledger.ports import UnitOfWork
 from ledger.services.base import Changes, snapshot
 
 T = TypeVar("T")
+
+#: The exit code of a command that ran but found a problem (a refused posting, a broken chain).
+EXIT_ERROR = 1
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -129,3 +133,36 @@ def show(ctx: click.Context, key: str, rows: Sequence[Any],
 
 def plain(value: Any) -> Any:
     return snapshot(value)
+
+
+# --- options and answers shared by many commands -------------------------------------------
+
+
+#: ``--reason`` where giving one is optional; it goes to the audit event of the change.
+reason_option = click.option("--reason", help="Why, for the audit trail.")
+
+
+def decimal_option(value: str | None, name: str) -> Decimal | None:
+    """An option's text as an exact Decimal (``None`` stays ``None``); a usage error names
+    the option."""
+    if value is None:
+        return None
+    try:
+        return to_decimal(value)
+    except MoneyError:
+        raise click.BadParameter(f"{value!r} is not a number", param_hint=name) from None
+
+
+def decimal_list(value: str | None, name: str) -> tuple[Decimal, ...]:
+    """A comma-separated option (``--units 10,12,9``) as Decimals; empty gives ``()``."""
+    if not value:
+        return ()
+    return tuple(decimal_option(part, name) or Decimal(0) for part in value.split(","))
+
+
+def answer(ctx: click.Context, data: Any, text: str) -> None:
+    """Print ``data`` as the one JSON document under ``--json``, else ``text`` on the console."""
+    if ctx.ensure_object(Options).json:
+        print_json(data)
+    else:
+        console.print(text)

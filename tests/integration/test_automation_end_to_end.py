@@ -219,6 +219,10 @@ def test_tickets_sync_by_hand_does_what_the_job_does(company, jira, tmp_path) ->
     assert second == {"opened": [], "updated": [], "closed": [], "notified": [],
                       "failed_notifications": []}
     assert len(fake.issues) == 2
+    told = CliRunner().invoke(cli, ["--db", company.url, "tickets", "sync", "--config",
+                                    str(config)])
+    assert told.exit_code == 0, told.output
+    assert told.stdout == "Tickets: 0 opened, 0 updated, 0 closed; 0 owner(s) mailed.\n"
 
 
 def test_without_a_token_the_tickets_job_fails_saying_where_to_put_it(company, jira, tmp_path,

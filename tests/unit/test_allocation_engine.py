@@ -85,13 +85,25 @@ def headcount(**quantities: int) -> list[DriverQuantity]:
 
 
 def run(ruleset, lines, drivers=(), centres=CENTRES, period=PERIOD, extra_sources=()):
-    return allocate_period(period=period, ruleset=ruleset,
-                           sources=[FakeSource(lines), *extra_sources], drivers=drivers,
-                           cost_centres=[CostCentre(code, f"Centre {code}") for code in centres])
+    """Allocate ``lines`` (and the ``extra_sources``) for ``period`` over ``centres`` (codes, or
+    cost centres with their validity), and check what every run must keep: allocated plus
+    unallocated is the source total, to the cent, in each currency."""
+    cost_centres = [centre if isinstance(centre, CostCentre) else
+                    CostCentre(centre, f"Centre {centre}") for centre in centres]
+    result = allocate_period(period=period, ruleset=ruleset,
+                             sources=[FakeSource(lines), *extra_sources], drivers=drivers,
+                             cost_centres=cost_centres)
+    assert_conserved(result)
+    return result
 
 
 def amounts(result) -> dict[str, Decimal]:
     return {centre: amount for (centre, _), amount in result.by_cost_centre().items()}
+
+
+def assert_split(result, expected: dict[str, str]) -> None:
+    """The run charged exactly these amounts to these cost centres (and nobody else)."""
+    assert amounts(result) == {centre: Decimal(amount) for centre, amount in expected.items()}
 
 
 def assert_conserved(result) -> None:
@@ -125,11 +137,9 @@ def test_the_first_matching_rule_wins_whatever_the_spelling_of_key_and_value() -
         bill("30", tags={"cc": "2010"}),
         bill("40", tags={"owner-team": "Sales-EMEA"}),
     ])
-    assert amounts(result) == {"1010": Decimal("20.00"), "2010": Decimal("70.00"),
-                               "5010": Decimal("10.00")}
+    assert_split(result, {"1010": "20.00", "2010": "70.00", "5010": "10.00"})
     assert {(line.cost_centre, line.rule) for line in result.lines} == {
         ("5010", "M-team"), ("1010", "M-cc"), ("2010", "M-cc"), ("2010", "M-team")}
-    assert_conserved(result)
 
 
 def test_rules_match_billing_attributes_with_globs_case_insensitively() -> None:
@@ -157,8 +167,7 @@ cost_centre = "6010"
         bill("16", sub_account_id="acct-123", resource_id="arn:aws:ec2:i-2"),
         bill("32", charge_category="Tax"),
     ])
-    assert amounts(result) == {"6050": Decimal("3.00"), "5010": Decimal("8.00"),
-                               "6010": Decimal("32.00")}
+    assert_split(result, {"6050": "3.00", "5010": "8.00", "6010": "32.00"})
     assert result.unallocated_total["USD"] == Decimal("20.00")
     assert [gap.reason for gap in result.unallocated] == [Reason.NO_RULE_MATCHED]
 
@@ -182,8 +191,7 @@ def test_unknown_tag_values_stay_unallocated_and_are_reported() -> None:
     assert result.unmatched_tags() == {("", ""): Decimal("11"),
                                        ("CostCenter", "9999"): Decimal("7"),
                                        ("team", "platfrom"): Decimal("5")}
-    assert amounts(result) == {"5010": Decimal("13.00")}
-    assert_conserved(result)
+    assert_split(result, {"5010": "13.00"})
 
 
 def test_an_unknown_tag_value_falls_through_to_a_later_rule() -> None:
@@ -194,7 +202,7 @@ when = { provider = "AWS" }
 cost_centre = "6010"
 """)
     result = run(ruleset, [bill("5", tags={"team": "platfrom"})])
-    assert amounts(result) == {"6010": Decimal("5.00")}
+    assert_split(result, {"6010": "5.00"})
     assert not result.unallocated
 
 
@@ -202,11 +210,9 @@ def test_a_cost_centre_not_valid_in_the_period_is_not_charged() -> None:
     ruleset = rules(CC_TAG)
     centres = [CostCentre("1010", "Old", valid_to=date(2026, 9, 30)),
                CostCentre("2010", "Sales")]
-    result = allocate_period(period=PERIOD, ruleset=ruleset,
-                             sources=[FakeSource([bill("3", tags={"cc": "1010"}),
-                                                  bill("4", tags={"cc": "2010"})])],
-                             cost_centres=centres)
-    assert amounts(result) == {"2010": Decimal("4.00")}
+    result = run(ruleset, [bill("3", tags={"cc": "1010"}), bill("4", tags={"cc": "2010"})],
+                 centres=centres)
+    assert_split(result, {"2010": "4.00"})
     assert [g.reason for g in result.unallocated] == [Reason.INVALID_COST_CENTRE]
 
 
@@ -223,7 +229,7 @@ origin_resource = true
         bill("7.5", service_name="AWS Data Transfer", resource_id="i-1"),
         bill("2.5", service_name="AWS Data Transfer", resource_id="i-unknown"),
     ])
-    assert amounts(result) == {"1010": Decimal("107.50")}
+    assert_split(result, {"1010": "107.50"})
     assert {(line.rule, line.amount) for line in result.lines} == {
         ("M-cc", Decimal("100.00")), ("M-transfer", Decimal("7.50"))}
     assert [(g.reason, g.amount) for g in result.unallocated] == [
@@ -250,8 +256,7 @@ targets = ["1010", "2010", "5010"]
 def test_a_shared_pool_split_by_headcount_is_exact_to_the_cent() -> None:
     result = run(rules(SHARED), [bill("600.004"), bill("400.00")],
                  drivers=headcount(cc1010=1, cc2010=1, cc5010=1))
-    assert amounts(result) == {"1010": Decimal("333.34"), "2010": Decimal("333.33"),
-                               "5010": Decimal("333.33")}
+    assert_split(result, {"1010": "333.34", "2010": "333.33", "5010": "333.33"})
     assert result.allocated_total["USD"] == Decimal("1000.00")
     [entry] = result.journals
     assert entry.total("USD") == Decimal("1000.00")
@@ -304,8 +309,7 @@ even = true
 targets = ["1010", "2010", "5010"]
 """, pools=pools)
     result = run(ruleset, [bill("100"), bill("0.10", service_name="desk")])
-    assert amounts(result) == {"1010": Decimal("50.04"), "2010": Decimal("30.03"),
-                               "5010": Decimal("20.03")}
+    assert_split(result, {"1010": "50.04", "2010": "30.03", "5010": "20.03"})
     assert len(result.journals) == 2
 
 
@@ -351,7 +355,7 @@ percent = { "1010" = "25", "2010" = "75" }
 """, extra='order = ["facilities", "infra"]', pools="")
     result = run(ruleset, [bill("1000", service_name="power"), bill("400", service_name="servers")])
     # facilities: 400 to 1010, 600 to infra; infra: (400 + 600) split 25/75
-    assert amounts(result) == {"1010": Decimal("650.00"), "2010": Decimal("750.00")}
+    assert_split(result, {"1010": "650.00", "2010": "750.00"})
     [transfer] = result.transfers
     assert (transfer.from_pool, transfer.to_pool, transfer.amount) == (
         "facilities", "infra", Decimal("600.00"))
@@ -425,7 +429,7 @@ percent = { "pool:s1" = "10", "1010" = "50", "2010" = "40" }
     result = run(ruleset, [bill("60000", service_name="s1"), bill("40000", service_name="s2")])
     totals = {split.pool: split.total for split in result.splits}
     assert totals == {"s1": Fraction(3_200_000, 49), "s2": Fraction(2_600_000, 49)}
-    assert amounts(result) == {"1010": Decimal("52653.06"), "2010": Decimal("47346.94")}
+    assert_split(result, {"1010": "52653.06", "2010": "47346.94"})
     exact = {}
     for line in result.lines:
         exact[line.cost_centre] = exact.get(line.cost_centre, 0) + line.exact
@@ -489,8 +493,7 @@ tiers = [{ up_to = "50", price = "20" }, { price = "10" }]
                for code, tb in (("1010", 30), ("2010", 30), ("5010", 40))]
     result = run(ruleset, [bill("2000", service_name="storage")], drivers=drivers)
     # 100 TB: 50 at 20 + 50 at 10 = 1,500, i.e. 15 per TB for everyone (not 20 for the first)
-    assert amounts(result) == {"1010": Decimal("450.00"), "2010": Decimal("450.00"),
-                               "5010": Decimal("600.00"), "6010": Decimal("500.00")}
+    assert_split(result, {"1010": "450.00", "2010": "450.00", "5010": "600.00", "6010": "500.00"})
     owner = next(line for line in result.lines if line.cost_centre == "6010")
     assert owner.kind is LineKind.RATE_DIFFERENCE and not owner.charged
     [entry] = result.journals
@@ -506,7 +509,7 @@ chargeback = "subsidy"
 subsidy_percent = "25"
 """
     result = run(rules(CC_TAG, pools=pools), [bill("100", tags={"cc": "1010"})])
-    assert amounts(result) == {"1010": Decimal("75.00"), "6010": Decimal("25.00")}
+    assert_split(result, {"1010": "75.00", "6010": "25.00"})
     subsidy = next(line for line in result.lines if line.kind is LineKind.SUBSIDY)
     assert subsidy.cost_centre == "6010" and not subsidy.charged
     [entry] = result.journals
@@ -521,7 +524,7 @@ owner = "6010"
 chargeback = "showback"
 """
     result = run(rules(CC_TAG, pools=pools), [bill("100", tags={"cc": "1010"})])
-    assert amounts(result) == {"1010": Decimal("100.00")}
+    assert_split(result, {"1010": "100.00"})
     assert not result.journals
     assert not any(line.charged for line in result.lines)
 
@@ -563,7 +566,7 @@ owner = "6010"
 def test_idle_capacity_is_spread_over_the_consumers_by_default() -> None:
     result = idle_run('idle = "spread"')
     # 1,000 by 50/30 of the used 80, then the 50 unused spread the same way
-    assert amounts(result) == {"1010": Decimal("656.25"), "2010": Decimal("393.75")}
+    assert_split(result, {"1010": "656.25", "2010": "393.75"})
 
 
 def test_idle_capacity_charged_to_its_owner_with_a_penalty() -> None:
@@ -571,8 +574,7 @@ def test_idle_capacity_charged_to_its_owner_with_a_penalty() -> None:
     # capacity 100, used 80: 20 % of 1,000 idle + the 50 unused = 250 to 5010, +10 % penalty
     # (25) credited back to the consumers in proportion to what they pay (500 and 300):
     # 15.625 and 9.375, a tie of half cents that goes to the first
-    assert amounts(result) == {"1010": Decimal("484.37"), "2010": Decimal("290.63"),
-                               "5010": Decimal("275.00")}
+    assert_split(result, {"1010": "484.37", "2010": "290.63", "5010": "275.00"})
     kinds = {(line.cost_centre, line.kind) for line in result.lines}
     assert ("5010", LineKind.IDLE_PENALTY) in kinds and ("1010", LineKind.PENALTY_REBATE) in kinds
     assert result.allocated_total["USD"] == Decimal("1050.00")
@@ -580,8 +582,7 @@ def test_idle_capacity_charged_to_its_owner_with_a_penalty() -> None:
 
 def test_idle_capacity_absorbed_centrally() -> None:
     result = idle_run('idle = "central"')
-    assert amounts(result) == {"1010": Decimal("500.00"), "2010": Decimal("300.00"),
-                               "6010": Decimal("250.00")}
+    assert_split(result, {"1010": "500.00", "2010": "300.00", "6010": "250.00"})
     [entry] = result.journals
     assert entry.total("USD") == Decimal("800.00")  # the central part stays where it is
 
@@ -618,7 +619,7 @@ targets = ["1010", "2010"]
     result = run(ruleset, [], drivers=headcount(cc1010=2, cc2010=1),
                  extra_sources=[DepreciationSource(charges, pool="hardware"),
                                 ManualSource(manual)])
-    assert amounts(result) == {"1010": Decimal("2120.00"), "2010": Decimal("1080.00")}
+    assert_split(result, {"1010": "2120.00", "2010": "1080.00"})
     assert {line.rule for line in result.lines} == {"depreciation:hardware", "S-desk"}
 
 
