@@ -146,6 +146,7 @@ OPTION_TYPES: dict[str, dict[str, type]] = {
     "anomaly_detection": {"days": int, "unseen_asset_days": int, "required_tags": list},
     "post_journals": {"lease_seconds": int},
     "reconcile": {"missing_days": int},
+    "opencost_pull": {"timeout_seconds": int},
 }
 
 #: Job kinds that need the [ticketing] table.
@@ -457,6 +458,41 @@ def _statements(ctx: JobContext) -> dict[str, Any]:
     return {"period": f"{day:%Y-%m}", "written": len(written)}
 
 
+def _opencost_pull(ctx: JobContext) -> dict[str, Any]:
+    """Kubernetes usage pulled from OpenCost and stored as ``apportion import opencost URL``
+    stores it (same answer twice: unchanged). Options: ``url`` and ``cluster`` (its name when
+    OpenCost does not say it), or ``clusters`` = a list of such tables; ``window`` =
+    ``month_to_date`` (default), ``previous_month`` or an OpenCost window; ``aggregate``
+    (default ``namespace``); ``timeout_seconds``. An OpenCost answering 429 or 503 or timing
+    out is busy: a polled job backs off (see :func:`busy_reason`)."""
+    from connectors.kubernetes import fetch_opencost, pulled_sha256, scheduled_window
+    from ledger.services.kubernetes import import_usage
+
+    options, where = ctx.job.options, f"[jobs.{ctx.job.name}]"
+    targets = options.get("clusters") or [{"url": options.get("url"),
+                                           "cluster": options.get("cluster")}]
+    window = scheduled_window(str(options.get("window", "month_to_date")), ctx.scheduled_for)
+    counts: dict[str, Any] = {"window": window, "imported": 0, "unchanged": 0, "records": 0,
+                              "replaced": 0}
+    for target in targets:
+        url = target.get("url") if isinstance(target, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise InputError("needs the OpenCost URL (http:// or https://)", row=where,
+                             field="url", value=url)
+        usage = fetch_opencost(url, window=window, cluster=target.get("cluster"),
+                               aggregate=str(options.get("aggregate", "namespace")),
+                               timeout=float(options.get("timeout_seconds", 30)))
+        with ctx.app.uow() as uow:
+            outcome = import_usage(uow=uow, source=usage.source, kind=usage.kind,
+                                   records=usage.records, sha256=pulled_sha256(usage),
+                                   reason=f"scheduler job {ctx.job.name}: OpenCost {window}")
+            uow.commit()
+        counts["unchanged" if outcome.unchanged else "imported"] += 1
+        counts["records"] += outcome.records
+        counts["replaced"] += outcome.replaced
+    return counts
+
+
 JOB_KINDS: dict[str, JobFunction] = {
     "anomaly_detection": _anomaly_detection,
     "budget_alerts": _budget_alerts,
@@ -469,6 +505,7 @@ JOB_KINDS: dict[str, JobFunction] = {
     "discovery_pickup": _discovery_pickup,
     "reconcile": _reconcile_inventory,
     "statements": _statements,
+    "opencost_pull": _opencost_pull,
 }
 
 

@@ -22,11 +22,12 @@ Decimal (JSON with ``parse_float=Decimal``): no float ever touches a quantity.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -191,9 +192,40 @@ def fetch_opencost(url: str, *, window: str, aggregate: str = "namespace",
         if owned:
             http.close()
     if response.status_code != 200:
+        # Chained to the status error, so that a scheduled pull sees a 429 or 503 as "loaded,
+        # ask later" (client.scheduler.busy_reason) rather than as a fault.
+        status = httpx.HTTPStatusError(f"HTTP {response.status_code}",
+                                       request=response.request, response=response)
         raise InputError(f"OpenCost answered HTTP {response.status_code}", source=endpoint,
-                         value=response.text[:200])
+                         value=response.text[:200]) from status
     return read_opencost(response.content, source=endpoint, cluster=cluster)
+
+
+def pulled_sha256(usage: UsageFile) -> str:
+    """The identity of a pull: what it returned (the same answer again changes nothing),
+    computed as ``apportion import opencost URL`` computes it."""
+    return hashlib.sha256(repr(sorted(map(repr, usage.records))).encode()).hexdigest()
+
+
+def scheduled_window(window: str, at: datetime) -> str:
+    """The OpenCost window a scheduled pull at ``at`` asks for.
+
+    ``month_to_date`` (the default of the ``opencost_pull`` job): from the first of the month
+    of the day before ``at`` to ``at``'s midnight, so a daily pull stores each month's usage so
+    far and, on the 1st, the whole month just ended (usage is kept per cluster and month, a
+    newer pull of a month replacing the earlier one: a pull of one day alone would replace the
+    month with that day). ``previous_month``: the month before ``at``'s. Anything else is
+    OpenCost's own window syntax (``lastmonth``, ``START,END``) and passed as it is."""
+    today = datetime(at.year, at.month, at.day, tzinfo=UTC)
+    if window == "month_to_date":
+        yesterday = today - timedelta(days=1)
+        start, end = yesterday.replace(day=1), today
+    elif window == "previous_month":
+        end = today.replace(day=1)
+        start = (end - timedelta(days=1)).replace(day=1)
+    else:
+        return window
+    return f"{start:%Y-%m-%dT%H:%M:%SZ},{end:%Y-%m-%dT%H:%M:%SZ}"
 
 
 # -- CSV -----------------------------------------------------------------------------------------

@@ -255,6 +255,9 @@ class RuleSet:
     clusters: tuple[Any, ...] = ()
     #: ``[[spot]]``: spot and burstable splits by run (:class:`ledger.cloud_usage.SpotRule`).
     spot: tuple[Any, ...] = ()
+    #: ``[[transfer]]``: data transfer split by flow-log bytes
+    #: (:class:`ledger.transfer_split.TransferRule`).
+    transfer: tuple[Any, ...] = ()
 
     @property
     def label(self) -> str:
@@ -486,7 +489,9 @@ def _parse_shared(reader: _Reader) -> SharedRule:
         for key, value in percent:
             if value < 0:
                 raise percent_reader.error("must not be negative", key, value)
-    if not targets:
+    from ledger.catalogue_targets import is_service_driver
+
+    if not targets and not is_service_driver(driver):  # a service's targets: its subscribers
         raise reader.error("needs at least one target", "targets")
     if len(set(targets)) != len(targets):
         raise reader.error("names a target twice", "targets", targets)
@@ -613,6 +618,10 @@ def parse_ruleset(text: str, *, source: str = "<rules>") -> RuleSet:
     from ledger.cloud_usage import parse_spot
 
     spot = parse_spot(top.get("spot", list, default=[]), source)
+    from ledger.transfer_split import parse_transfer
+
+    transfer = parse_transfer(top.get("transfer", list, default=[]), source,
+                              pools=tuple(p.id for p in pools))
     top.finish()
     ruleset = RuleSet(
         name=name, version=version, effective_from=effective_from, effective_to=effective_to,
@@ -620,6 +629,7 @@ def parse_ruleset(text: str, *, source: str = "<rules>") -> RuleSet:
         recovery_account=recovery or "", central_cost_centre=central, pools=pools,
         mapping=mapping, shared=shared, order=order, tag_aliases=tuple(tag_aliases),
         default_pool=default_pool, description=description, clusters=clusters, spot=spot,
+        transfer=transfer,
     )
     _check_references(ruleset, source)
     return ruleset
@@ -822,6 +832,9 @@ def to_toml(ruleset: RuleSet) -> str:
     from ledger.cloud_usage import spot_toml
 
     out += spot_toml(ruleset.spot)
+    from ledger.transfer_split import transfer_toml
+
+    out += transfer_toml(ruleset.transfer)
     return "\n".join(out) + "\n"
 
 
@@ -902,7 +915,8 @@ def diff(old: RuleSet, new: RuleSet) -> list[RuleChange]:
     head = tuple(
         (f.name, _field_text(getattr(old, f.name)), _field_text(getattr(new, f.name)))
         for f in fields(RuleSet)
-        if f.name not in ("pools", "mapping", "shared", "tag_aliases", "clusters", "spot")
+        if f.name not in ("pools", "mapping", "shared", "tag_aliases", "clusters", "spot",
+                          "transfer")
         and _field_text(getattr(old, f.name)) != _field_text(getattr(new, f.name))
     )
     changes = [RuleChange("changed", "ruleset", "header", head)] if head else []
@@ -917,4 +931,5 @@ def diff(old: RuleSet, new: RuleSet) -> list[RuleChange]:
     changes += _compare("shared", old.shared, new.shared, ordered=False)
     changes += _compare("cluster", old.clusters, new.clusters, ordered=False)
     changes += _compare("spot", old.spot, new.spot, ordered=False)
+    changes += _compare("transfer", old.transfer, new.transfer, ordered=False)
     return changes

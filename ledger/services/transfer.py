@@ -11,13 +11,16 @@ owner tag in billing.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from ledger.access import Permission
+from ledger.allocation import BillingSource, RuleSet
+from ledger.allocation.rules import normalise_key
 from ledger.costfacts import CostFactStore
 from ledger.errors import InputError
 from ledger.ports import UnitOfWork
@@ -30,6 +33,17 @@ from ledger.transfer import (
     TransferShare,
     assign_transfer_cost,
     billing_transfer_kind,
+)
+from ledger.transfer_split import (
+    BYTES_ATTRIBUTE,
+    CHARGE_BYTES_ATTRIBUTE,
+    KIND_ATTRIBUTE,
+    OWNER_ATTRIBUTE,
+    RESOURCES_ATTRIBUTE,
+    RULE_ATTRIBUTE,
+    TRANSFER_ORIGIN,
+    UNSPLIT_ATTRIBUTE,
+    TransferSplitSource,
 )
 
 #: The billing tag that names a resource's owning team when the flow-log mapping does not.
@@ -128,18 +142,28 @@ def transfer_charges(store: CostFactStore, period: str, *, cost_basis: str = "bi
 
 
 def _owners_from_billing(store: CostFactStore, period: str, resources: set[str],
-                         owner_tag: str) -> dict[str, str]:
+                         owner_tag: str, aliases: Mapping[str, str] | None = None
+                         ) -> dict[str, str]:
+    """resource id -> the value of its ``owner_tag`` tag in the period's billing (the least
+    one when rows differ). Keys compare as the rules compare them: trimmed, case-folded, any
+    alias of the rule set's ``[tag_keys]`` standing for its canonical key."""
     if not resources:
         return {}
+    aliases = aliases or {}
+    wanted_key = aliases.get(normalise_key(owner_tag), normalise_key(owner_tag))
     with store.connect(periods=[period]) as con:
         con.execute("CREATE TEMP TABLE wanted (resource_id VARCHAR)")
         con.executemany("INSERT INTO wanted VALUES (?)", [(r,) for r in sorted(resources)])
         rows = con.execute(
-            "SELECT f.resource_id, min(f.tags[?]) FROM cost_facts f "
-            "JOIN wanted w ON w.resource_id = f.resource_id "
-            "WHERE f.tags[?] IS NOT NULL GROUP BY 1", [owner_tag, owner_tag]
+            "SELECT DISTINCT f.resource_id, e.key, e.value FROM (SELECT resource_id, "
+            "unnest(map_entries(tags)) AS e FROM cost_facts WHERE cardinality(tags) > 0) f "
+            "JOIN wanted w ON w.resource_id = f.resource_id ORDER BY ALL"
         ).fetchall()
-    return dict(rows)
+    owners: dict[str, str] = {}
+    for resource, key, value in rows:
+        if value and aliases.get(normalise_key(key), normalise_key(key)) == wanted_key:
+            owners.setdefault(resource, value)  # ordered: the least value first
+    return owners
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,14 +200,95 @@ def transfer_report(
 
 def transfer_shares_of(*, uow: UnitOfWork, store: CostFactStore, period: str, owner: str,
                        owner_tag: str = DEFAULT_OWNER_TAG) -> list[dict[str, Any]]:
-    """One owner's transfer shares as ``apportion explain`` shows them: per kind and region,
-    the owner's bytes, the charge's bytes, the share and the amount, and the resources."""
+    """One owner's transfer shares as ``apportion explain`` shows them for a rule set without
+    ``[[transfer]]`` rules (the run charged transfer by its mapping rules; ``in_run`` false):
+    per kind and region, the owner's bytes, the charge's bytes, the share and the amount, and
+    the resources. With such rules explain shows :func:`transfer_in_run` instead."""
     report = transfer_report(uow=uow, store=store, period=period, owner_tag=owner_tag)
     charged = {(c.kind, c.region, c.currency): c.amount for c in report.charges}
     return [
         {"kind": s.kind, "region": s.region, "currency": s.currency, "bytes": s.bytes,
          "charge_bytes": s.charge_bytes, "percent": s.percent,
          "charge": charged.get((s.kind, s.region, s.currency)), "amount": s.amount,
-         "resources": list(s.resources)}
+         "resources": list(s.resources), "owner": s.owner, "in_run": False}
         for s in report.for_owner(owner)
     ]
+
+
+# -- inside allocation runs ----------------------------------------------------------------------
+
+
+def transfer_split(uow: UnitOfWork, billing: Any, *, store: Any, period: str,
+                   ruleset: RuleSet) -> Any:
+    """The billing source of a run, with its data-transfer lines split by the bytes of the
+    teams that sent them when the rule set has ``[[transfer]]`` rules (else as it was)."""
+    rules = getattr(ruleset, "transfer", ())
+    if not rules or billing is None:
+        return billing
+    flows = uow.flow_logs.aggregates(period)
+    unowned = {f.resource_id for f in flows if f.owner is None}
+    owner_of: dict[str, dict[str, str]] = {}
+    if unowned and hasattr(store, "connect"):
+        aliases = ruleset.key_aliases()
+        for tag in sorted({r.owner_tag for r in rules}):
+            owner_of[tag] = _owners_from_billing(store, period, unowned, tag, aliases)
+    inner = billing if hasattr(billing, "lines") else BillingSource(billing)
+    return TransferSplitSource(inner, rules, flows, owner_of=owner_of,
+                               default_pool=ruleset.default_pool or ruleset.pools[0].id)
+
+
+def _percent(part: int, whole: int) -> Decimal:
+    if not whole:
+        return Decimal(100)
+    return (Decimal(100) * part / whole).quantize(Decimal("0.01"))
+
+
+def transfer_in_run(*, uow: UnitOfWork, run_id: int, cost_centre: str) -> dict[str, Any]:
+    """What a run's transfer split did, read from the run's own stored lineage (so it is what
+    the run charged, whatever came in since): ``transfer_shares``, the shares that reached
+    ``cost_centre`` directly (kind, region, owner, bytes of the charge's bytes, percent, amount,
+    the charge split, the resources, the mapping rule), and ``transfer``, every owner's part
+    per kind and region with where it went, and the transfer lines no flow explained."""
+    charged: dict[tuple[str, str | None, str], Decimal] = defaultdict(Decimal)
+    mine: dict[tuple[str, str | None, str, str], dict[str, Any]] = {}
+    split: dict[tuple[str, str | None, str, str, str], Decimal] = defaultdict(Decimal)
+    unsplit: dict[tuple[str, str | None, str], Decimal] = defaultdict(Decimal)
+    for entry in uow.allocation_runs.lineage(run_id):
+        is_split = entry.origin == TRANSFER_ORIGIN
+        if not is_split and f'"{UNSPLIT_ATTRIBUTE}"' not in entry.key:
+            continue
+        attributes = dict(json.loads(entry.key)[2])
+        region = attributes.get("region")
+        if not is_split:
+            unsplit[attributes[UNSPLIT_ATTRIBUTE], region, entry.currency] += entry.amount
+            continue
+        kind, owner = attributes[KIND_ATTRIBUTE], attributes[OWNER_ATTRIBUTE]
+        charged[kind, region, entry.currency] += entry.amount
+        went = entry.cost_centre or (f"pool:{entry.pool}" if entry.kind in ("shared", "idle")
+                                     else "(unallocated)")
+        split[kind, region, owner, entry.currency, went] += entry.amount
+        if entry.kind != "direct" or entry.cost_centre != cost_centre:
+            continue
+        share = mine.setdefault((kind, region, entry.currency, owner), {
+            "kind": kind, "region": region, "currency": entry.currency, "owner": owner,
+            "bytes": int(attributes[BYTES_ATTRIBUTE]),
+            "charge_bytes": int(attributes[CHARGE_BYTES_ATTRIBUTE]),
+            "amount": Decimal(0), "resources": [
+                r for r in (attributes.get(RESOURCES_ATTRIBUTE) or "").split(", ") if r],
+            "transfer_rule": attributes.get(RULE_ATTRIBUTE), "rules": [], "in_run": True})
+        share["amount"] += entry.amount
+        if entry.rule not in share["rules"]:
+            share["rules"].append(entry.rule)
+    shares = []
+    for key, share in sorted(mine.items(), key=lambda i: tuple(str(p) for p in i[0])):
+        share["percent"] = _percent(share["bytes"], share["charge_bytes"])
+        share["charge"] = charged[key[:3]]
+        shares.append(share)
+    return {"transfer_shares": shares, "transfer": {
+        "split": [{"kind": k, "region": r, "owner": o, "currency": c, "charged_to": w,
+                   "amount": a}
+                  for (k, r, o, c, w), a in sorted(split.items(),
+                                                   key=lambda i: tuple(map(str, i[0])))],
+        "unsplit": [{"kind": k, "region": r, "currency": c, "amount": a}
+                    for (k, r, c), a in sorted(unsplit.items(),
+                                               key=lambda i: tuple(map(str, i[0])))]}}
