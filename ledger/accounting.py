@@ -5,7 +5,9 @@ The classification is derived from what the system does with each account (a dep
 book's expense and accumulated accounts, a rule set's expense and recovery accounts) and from the
 account's type, so it cannot drift from the postings: capital (balance sheet) versus operating
 (P&L), depreciation versus other expense, and the internal recharge that nets to nil in the
-entity and must be eliminated between entities (intercompany).
+entity. Intercompany is a fact about the counterparty, which neither the use nor the type can
+tell (and an account's name must not decide it): the account mapping flags it explicitly
+(:class:`AccountFlag`, with the counterparty entity), and the flag wins over everything else.
 
 The tie compares, per account and currency, the net (debit positive) of the journals posted for
 a period with the net of the ERP documents carrying our references in that period, read back
@@ -51,12 +53,23 @@ REPORTING_LINES: Mapping[Classification, tuple[str, str]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class AccountFlag:
+    """The account mapping's explicit word on one account: intercompany (due to / from another
+    entity of the group, ``counterparty``), eliminated on consolidation."""
+
+    account: str
+    intercompany: bool
+    counterparty: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AccountMapping:
     account: str
     name: str
     account_type: str
     classification: Classification
     used_by: tuple[str, ...]
+    counterparty: str | None = None
 
     @property
     def capital(self) -> bool:
@@ -69,18 +82,22 @@ class AccountMapping:
         return {"account": self.account, "name": self.name, "type": self.account_type,
                 "classification": self.classification.value,
                 "capital_or_operating": "capital" if self.capital else "operating",
-                "ifrs": ifrs, "us_gaap": gaap, "used_by": list(self.used_by)}
+                "ifrs": ifrs, "us_gaap": gaap, "used_by": list(self.used_by),
+                "intercompany": self.classification is Classification.INTERCOMPANY,
+                "counterparty": self.counterparty}
 
 
-def classify(account_type: str, name: str, uses: Iterable[str]) -> Classification:
-    """The classification of one account from its use (first) and its type."""
+def classify(account_type: str, name: str, uses: Iterable[str], *,
+             intercompany: bool = False) -> Classification:
+    """The classification of one account: the mapping's intercompany flag first, then its use,
+    then its type (``name`` is kept for callers; it decides nothing)."""
     used = set(uses)
+    if intercompany:
+        return Classification.INTERCOMPANY
     if "depreciation expense" in used:
         return Classification.DEPRECIATION
     if "accumulated depreciation" in used or account_type == "accumulated_depreciation":
         return Classification.ACCUMULATED_DEPRECIATION
-    if "intercompany" in name.casefold():
-        return Classification.INTERCOMPANY
     if "allocation recovery" in used or account_type == "recovery":
         return Classification.RECOVERY
     if account_type == "asset":
@@ -90,16 +107,21 @@ def classify(account_type: str, name: str, uses: Iterable[str]) -> Classificatio
     return Classification.OTHER
 
 
-def account_mappings(accounts: Iterable[Any], uses: Mapping[str, Iterable[str]]
-                     ) -> list[AccountMapping]:
+def account_mappings(accounts: Iterable[Any], uses: Mapping[str, Iterable[str]],
+                     flags: Mapping[str, AccountFlag] | None = None) -> list[AccountMapping]:
     """Every GL account classified; ``uses`` maps an account to what uses it (``depreciation
-    expense``, ``accumulated depreciation``, ``allocation expense``, ``allocation recovery``)."""
+    expense``, ``accumulated depreciation``, ``allocation expense``, ``allocation recovery``);
+    ``flags`` the account mapping's explicit intercompany flags."""
+    flags = flags or {}
     rows = []
     for account in accounts:
         kind = str(getattr(account.type, "value", account.type))
         used = tuple(sorted(set(uses.get(account.number, ()))))
+        flag = flags.get(account.number)
+        intercompany = bool(flag and flag.intercompany)
         rows.append(AccountMapping(account.number, account.name, kind,
-                                   classify(kind, account.name, used), used))
+                                   classify(kind, account.name, used, intercompany=intercompany),
+                                   used, flag.counterparty if intercompany and flag else None))
     return sorted(rows, key=lambda m: m.account)
 
 

@@ -6,7 +6,7 @@ implementations, tests provide fakes, and ``connectors`` provide the ERP and imp
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
@@ -164,6 +164,9 @@ class AssetRepository(Protocol):
     def save_book(self, book: DepreciationBook, *, new: bool = False) -> None: ...
     def events(self, tag: str | None = None) -> list[AssetEvent]: ...
     def add_event(self, event: AssetEvent) -> int: ...
+    def get_many(self, tags: Iterable[str]) -> dict[str, Asset]: ...
+    def save_many(self, assets: Sequence[Asset], *, new: Collection[str]) -> None: ...
+    def books_of(self, tags: Iterable[str]) -> list[DepreciationBook]: ...
 
 
 class DepreciationChargeRepository(Protocol):
@@ -430,6 +433,9 @@ class PolicyRepository(Protocol):
     def set_status(self, version: int, *, expected: VersionStatus, status: VersionStatus,
                    by: str | None = None, at: datetime | None = None) -> None: ...
     def count(self) -> int: ...
+    def save_report(self, run_id: int, *, policy: str, report: dict[str, Any],
+                    at: datetime) -> None: ...
+    def report(self, run_id: int) -> dict[str, Any] | None: ...
 
 
 class ReviewRepository(Protocol):
@@ -481,6 +487,8 @@ class UnitOfWork(Protocol):
     disputes: DisputeRepository
     forecasts: ForecastRepository
     benchmarks: BenchmarkRepository
+    known_changes: Any  # ledger.persistence.report_repositories (forecast known changes)
+    account_reporting: Any  # ledger.persistence.catalogue_repositories (intercompany flags)
     k8s_usage: Any  # ledger.persistence.kubernetes_repositories (Kubernetes usage)
     spot_runs: Any  # ledger.persistence.kubernetes_repositories (spot and burstable runs)
     flow_logs: Any  # ledger.persistence.flow_log_repositories (data-transfer aggregates)

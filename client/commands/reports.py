@@ -1,7 +1,8 @@
 """Reports: statements, disputes, forecasts, KPIs (the `report` group), and the dispute
 workflow (the `disputes` group).
 
-``apportion report statement|disputes|forecast|kpis|benchmark`` and
+``apportion report statement|disputes|forecast|kpis|benchmark``,
+``apportion report known-changes import|add|list|remove``, ``report benchmarks import|list`` and
 ``apportion disputes open|list|review|accept|reject``. Reports print a table, or one JSON
 document with ``--json`` (amounts as strings), or write ``--out FILE`` as XLSX, PDF or HTML by
 its extension.
@@ -73,6 +74,8 @@ def report() -> None:
 def _statement_json(statement: Statement) -> dict[str, Any]:
     return {**plain(statement), "totals": plain(statement.totals),
             "charged_totals": plain(statement.charged_totals),
+            "by_service": [{"service": name, "currency": currency, "amount": plain(amount)}
+                           for (name, currency), amount in statement.by_service().items()],
             "budget_used": plain(statement.budget_used()),
             "movers": [{**plain(m), "change": plain(m.change)} for m in statement.movers]}
 
@@ -114,7 +117,8 @@ def statement(ctx: click.Context, cost_centre: str | None, period: str, out: Pat
         print_json(_statement_json(found))
     else:
         show(ctx, "lines", found.lines, [
-            ("pool", lambda li: li.pool), ("rule", lambda li: li.rule),
+            ("service", lambda li: li.service), ("pool", lambda li: li.pool),
+            ("rule", lambda li: li.rule),
             ("kind", lambda li: li.kind), ("amount", lambda li: f"{li.amount:,.2f}"),
             ("currency", lambda li: li.currency), ("basis", lambda li: li.basis)])
         for currency, total in found.totals.items():
@@ -181,18 +185,149 @@ def forecast(ctx: click.Context, period: str, horizon: int, cost_centre: str | N
     if out is not None:
         _wrote(ctx, [write_document(forecast_document(found), out)])
         return
-    rows = [{"cost_centre": r["cost_centre"], **plain(p)} for r in found["cost_centres"]
-            for p in r["forecast"]]
+    rows = [_forecast_row(r, p, b) for r in found["cost_centres"]
+            for p, b in zip(r["forecast"], r.get("baseline", r["forecast"]), strict=True)]
+    changes = [_applied_row(r["cost_centre"], a) for r in found["cost_centres"]
+               for a in r.get("known_changes", ())]
     accuracy = [{**plain(a), "error": plain(a.error),
                  "absolute_percentage_error": plain(a.absolute_percentage_error)}
                 for a in found["accuracy"]]
     show(ctx, "forecast", rows, [
         ("cost centre", lambda r: r["cost_centre"]), ("period", lambda r: r["period"]),
-        ("amount", lambda r: r["amount"]), ("currency", lambda r: r["currency"]),
+        ("baseline", lambda r: r["baseline"]), ("known changes", lambda r: r["known_changes"]),
+        ("forecast", lambda r: r["amount"]), ("currency", lambda r: r["currency"]),
         ("method", lambda r: r["method"])],
-        extra={"period": period, "horizon": horizon, "accuracy": accuracy,
+        extra={"period": period, "horizon": horizon, "known_changes": changes,
+               "accuracy": accuracy,
                "mean_absolute_percentage_error":
                    plain(found["mean_absolute_percentage_error"])})
+
+
+def _forecast_row(row: dict[str, Any], point: Any, baseline: Any) -> dict[str, Any]:
+    """One forecast period: the seasonal baseline, what the known changes add, the forecast."""
+    return {"cost_centre": row["cost_centre"], **plain(point),
+            "baseline": plain(baseline.amount),
+            "known_changes": plain(point.amount - baseline.amount)}
+
+
+def _applied_row(cost_centre: str, applied: Any) -> dict[str, Any]:
+    change = applied.change
+    return {"cost_centre": cost_centre, "period": applied.period,
+            "currency": applied.currency, "amount": plain(applied.amount), "id": change.id,
+            "reason": change.reason, "change": change.describe()}
+
+
+def _change_json(change: Any) -> dict[str, Any]:
+    return {**plain(change), "change": change.describe()}
+
+
+@report.group("known-changes")
+def known_changes() -> None:
+    """Changes the history cannot know, applied on top of the forecast's seasonal baseline."""
+
+
+@known_changes.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--reason", help="Why (kept in the audit trail).")
+@json_option
+@click.pass_context
+def known_changes_import(ctx: click.Context, file: Path, reason: str | None) -> None:
+    """Import known changes from CSV or XLSX: cost_centre, from_period, reason, and amount
+    [currency] or percent; optionally to_period and pool or service. All or nothing; the same
+    file again changes nothing."""
+    from connectors.report_files import read_known_changes
+    from ledger.services.known_changes import import_known_changes
+
+    rows = read_known_changes(file)
+    write(ctx, "Known changes", lambda uow: import_known_changes(uow=uow, changes=rows,
+                                                                 reason=reason))
+
+
+@known_changes.command("add")
+@click.option("--cost-centre", required=True)
+@click.option("--from", "from_period", required=True, help="First period it applies, YYYY-MM.")
+@click.option("--to", "to_period", help="Last period it applies (default: from on).")
+@click.option("--amount", help="Added per period (negative: a saving).")
+@click.option("--currency", help="The amount's currency (default: the company's).")
+@click.option("--percent", help="Or: percent of the baseline (of the pool's or service's part).")
+@click.option("--pool", help="Scale this pool's part of the cost centre's cost.")
+@click.option("--service", help="Scale this catalogue service's part.")
+@click.option("--reason", required=True, help="What the change is (its name).")
+@json_option
+@click.pass_context
+def known_changes_add(ctx: click.Context, cost_centre: str, from_period: str,
+                      to_period: str | None, amount: str | None, currency: str | None,
+                      percent: str | None, pool: str | None, service: str | None,
+                      reason: str) -> None:
+    """Record one known change of a cost centre's forecast."""
+    from ledger.reports.forecast import KnownChange
+    from ledger.services.known_changes import add_known_change
+
+    change = KnownChange(cost_centre, from_period, reason,
+                         to_decimal(amount) if amount is not None else None,
+                         to_decimal(percent) if percent is not None else None, currency,
+                         to_period, pool, service)
+    write(ctx, "Known changes", lambda uow: add_known_change(uow=uow, change=change,
+                                                             reason=reason))
+
+
+@known_changes.command("list")
+@click.option("--cost-centre", help="Only this cost centre.")
+@json_option
+@click.pass_context
+def known_changes_list(ctx: click.Context, cost_centre: str | None) -> None:
+    """The known changes the forecast applies."""
+    from ledger.services.known_changes import list_known_changes
+
+    found = read(ctx, lambda uow: list_known_changes(uow=uow, cost_centre=cost_centre))
+    show(ctx, "known_changes", [_change_json(c) for c in found], [
+        ("id", lambda r: r["id"]), ("cost centre", lambda r: r["cost_centre"]),
+        ("change", lambda r: r["change"])])
+
+
+@known_changes.command("remove")
+@click.argument("change_id", type=int)
+@click.option("--reason", required=True, help="Why it will not happen.")
+@json_option
+@click.pass_context
+def known_changes_remove(ctx: click.Context, change_id: int, reason: str) -> None:
+    """Remove a known change."""
+    from ledger.services.known_changes import remove_known_change
+
+    write(ctx, "Known changes", lambda uow: remove_known_change(uow=uow, change_id=change_id,
+                                                                reason=reason))
+
+
+@report.group("benchmarks")
+def benchmarks() -> None:
+    """KPI benchmarks: import them from a file, list them."""
+
+
+@benchmarks.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--reason", help="Why (kept in the audit trail).")
+@json_option
+@click.pass_context
+def benchmarks_import(ctx: click.Context, file: Path, reason: str | None) -> None:
+    """Import benchmarks from CSV or XLSX (kpi, value[, source]); all or nothing, the same
+    file again changes nothing."""
+    from connectors.report_files import read_benchmarks
+
+    rows = read_benchmarks(file)
+    write(ctx, "Benchmarks", lambda uow: service.import_benchmarks(uow=uow, benchmarks=rows,
+                                                                  reason=reason))
+
+
+@benchmarks.command("list")
+@json_option
+@click.pass_context
+def benchmarks_list(ctx: click.Context) -> None:
+    """The benchmarks entered or imported."""
+    found = read(ctx, lambda uow: service.list_benchmarks(uow=uow))
+    show(ctx, "benchmarks", [{"kpi": b.kpi, "value": plain(b.value), "source": b.source}
+                             for b in found],
+         [("kpi", lambda r: r["kpi"]), ("value", lambda r: r["value"]),
+          ("source", lambda r: r["source"] or "")])
 
 
 def _dispute_row(dispute: Any, journal_status: dict[int, str] | None = None) -> dict[str, Any]:
@@ -214,12 +349,15 @@ def disputes_report(ctx: click.Context, period: str | None, out: Path | None) ->
     if out is not None:
         _wrote(ctx, [write_document(disputes_document(found), out)])
         return
-    rates = [{**plain(r), "rate": plain(r.rate), "accepted_rate": plain(r.accepted_rate)}
+    rates = [{**plain(r), "rate": plain(r.rate), "accepted_rate": plain(r.accepted_rate),
+              "amount_rate": plain(r.amount_rate()), "amounts": r.amounts_json()}
              for r in found["rates"]]
     show(ctx, "rates", rates, [
         ("by", lambda r: r["dimension"]), ("key", lambda r: r["key"]),
         ("lines", lambda r: r["lines"]), ("disputed", lambda r: r["disputed"]),
-        ("accepted", lambda r: r["accepted"]), ("rate", lambda r: r["rate"])],
+        ("accepted", lambda r: r["accepted"]), ("rate", lambda r: r["rate"]),
+        ("by amount", lambda r: r["amount_rate"] or "; ".join(
+            f"{a['currency']} {a['amount_rate']}" for a in r["amounts"]))],
         extra={"period": period, "disputes": [_dispute_row(d, found["journal_status"])
                                               for d in found["disputes"]]})
 

@@ -31,6 +31,7 @@ def register(cli: click.Group) -> None:
     group.add_command(savings_report)
     group.add_command(running_cost_report_command)
     group.add_command(account_mapping_command)
+    group.add_command(account_flag_command)
     group.add_command(ledger_tie_command)
     cli.add_command(catalogue_group)
     cli.add_command(savings_group)
@@ -148,6 +149,33 @@ def catalogue_list(ctx: click.Context, period: str | None) -> None:
                      f"{cost.quantity} ({cost.quantity_source})",
                      f"{cost.monthly_cost} {cost.service.currency}")
     console.print(subs)
+
+
+@catalogue_group.command("charges")
+@click.option("--period", required=True, help="The allocated period, YYYY-MM.")
+@json_option
+@click.pass_context
+def catalogue_charges(ctx: click.Context, period: str) -> None:
+    """What the period's allocation charged through each catalogue service, per subscriber
+    (pools split by ``driver = "service:CODE"`` or ``"service-rate:CODE"``)."""
+    from ledger.services.catalogue import service_charges
+
+    found = read(ctx, lambda uow: service_charges(uow=uow, period=period))
+    if _json(ctx):
+        print_json({"period": period, "services": [c.to_json() for c in found]})
+        return
+    from rich.table import Table as RichTable
+
+    table = RichTable("service", "pool", "basis", "cost centre", "tier", "quantity",
+                      "catalogue price", "charged")
+    for charge in found:
+        data = charge.to_json()
+        for line in data["lines"]:
+            table.add_row(charge.service.code, charge.pool, data["basis"], line["cost_centre"],
+                          line["tier"] or "", line["quantity"] or "",
+                          line["catalogue_price"] or "",
+                          f"{line['amount']} {line['currency']}")
+    console.print(table)
 
 
 @catalogue_group.command("tier-change")
@@ -331,12 +359,33 @@ def account_mapping_command(ctx: click.Context) -> None:
         return
     from rich.table import Table as RichTable
 
-    table = RichTable("account", "name", "classification", "IFRS", "US GAAP", "used by")
+    table = RichTable("account", "name", "classification", "IFRS", "US GAAP", "used by",
+                      "counterparty")
     for row in rows:
         data = row.to_json()
         table.add_row(row.account, row.name, data["classification"], data["ifrs"],
-                      data["us_gaap"], ", ".join(row.used_by))
+                      data["us_gaap"], ", ".join(row.used_by), row.counterparty or "")
     console.print(table)
+
+
+@click.command("account-flag")
+@click.argument("account")
+@click.option("--intercompany/--not-intercompany", required=True,
+              help="Whether the account holds balances with another entity of the group.")
+@click.option("--counterparty", help="The other entity (its company code).")
+@click.option("--reason", help="Why (kept in the audit trail).")
+@json_option
+@click.pass_context
+def account_flag_command(ctx: click.Context, account: str, intercompany: bool,
+                         counterparty: str | None, reason: str | None) -> None:
+    """Flag a GL account as intercompany in the account mapping (controllers): the IFRS / US
+    GAAP mapping and the ledger tie classify it by this flag, never by its name."""
+    from client.commands.common import write
+    from ledger.services.accounting import set_account_flag
+
+    write(ctx, "Account mapping", lambda uow: set_account_flag(
+        uow=uow, account=account, intercompany=intercompany, counterparty=counterparty,
+        reason=reason))
 
 
 @click.command("ledger-tie")

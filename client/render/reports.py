@@ -14,6 +14,7 @@ KPI_LABELS = {
     "direct_share": "Allocated directly (percent)", "driver_share": "Allocated by driver (percent)",
     "unallocated_share": "Unallocated (percent)", "tag_coverage": "Tag coverage %",
     "reconciliation_match_rate": "Reconciliation match rate %", "dispute_rate": "Dispute rate %",
+    "dispute_amount_rate": "Dispute rate by amount %",
     "cost_per_employee": "Cost per employee", "cost_per_device": "Cost per device",
 }
 
@@ -41,9 +42,14 @@ def statement_document(statement: Statement) -> Document:
                     tuple(by_pool.values())),
               Chart("Trend", "line", tuple(trend), tuple(trend.values()))]
     lines = Table("Charges", ("Pool", "Rule", "Kind", "Account", "Currency", "Amount",
-                              "Charged", "Basis"),
+                              "Charged", "Basis", "Service"),
                   [(li.pool, li.rule, li.kind, li.account, li.currency, li.amount,
-                    "yes" if li.charged else "showback", li.basis) for li in statement.lines])
+                    "yes" if li.charged else "showback", li.basis, li.service)
+                   for li in statement.lines])
+    by_service = Table("Charges by service (a pool in parentheses: no catalogue service)",
+                       ("Service", "Currency", "Amount"),
+                       [(name, currency, amount) for (name, currency), amount
+                        in statement.by_service().items()])
     movers = Table("Top movers against the prior period",
                    ("Pool", "Rule", "Currency", "Before", "Now", "Change"),
                    [(m.pool, m.rule, m.currency, m.before, m.now, m.change)
@@ -51,7 +57,7 @@ def statement_document(statement: Statement) -> Document:
     history = Table("Trend", ("Period", "Currency", "Amount"), list(statement.trend))
     return Document(f"IT statement {statement.cost_centre} {statement.name}",
                     f"What {statement.name} was charged in {statement.period}, and why",
-                    facts, [lines, movers, history], charts)
+                    facts, [by_service, lines, movers, history], charts)
 
 
 def kpi_document(found: dict[str, Any]) -> Document:
@@ -80,8 +86,12 @@ def kpi_document(found: dict[str, Any]) -> Document:
 
 
 def forecast_document(found: dict[str, Any]) -> Document:
-    rows = [(row["cost_centre"], p.period, p.currency, p.amount, p.method)
-            for row in found["cost_centres"] for p in row["forecast"]]
+    rows = [(row["cost_centre"], p.period, p.currency, b.amount, p.amount - b.amount, p.amount,
+             p.method)
+            for row in found["cost_centres"]
+            for p, b in zip(row["forecast"], row.get("baseline", row["forecast"]), strict=True)]
+    changes = [(row["cost_centre"], a.period, a.currency, a.amount, a.change.describe())
+               for row in found["cost_centres"] for a in row.get("known_changes", ())]
     checked = [(a.cost_centre, a.period, a.made_in, a.currency, a.forecast, a.actual, a.error,
                 a.absolute_percentage_error) for a in found["accuracy"]]
     totals: dict[str, Decimal] = defaultdict(Decimal)
@@ -91,10 +101,14 @@ def forecast_document(found: dict[str, Any]) -> Document:
         for point in row["forecast"]:
             totals[point.period] += point.amount
     return Document(
-        f"Forecast after {found['period']}", "Seasonal baseline from the allocation history",
+        f"Forecast after {found['period']}", "Seasonal baseline from the allocation history, "
+        "plus the known changes",
         [("Horizon (periods)", found["horizon"]),
          ("Mean absolute percentage error", found["mean_absolute_percentage_error"])],
-        [Table("Forecast", ("Cost centre", "Period", "Currency", "Amount", "Method"), rows),
+        [Table("Forecast", ("Cost centre", "Period", "Currency", "Baseline", "Known changes",
+                            "Forecast", "Method"), rows),
+         Table("Known changes applied", ("Cost centre", "Period", "Currency", "Amount",
+                                         "Change"), changes),
          Table("Accuracy of earlier forecasts", ("Cost centre", "Period", "Made in", "Currency",
                                                  "Forecast", "Actual", "Error", "Error %"),
                checked, frozenset({"Error %"}))],
@@ -106,8 +120,11 @@ def disputes_document(found: dict[str, Any]) -> Document:
     disputes = [(d.id, d.period, d.cost_centre, d.pool, d.rule, d.currency, d.amount,
                  d.status.value, d.raised_by, d.reason, d.correction, d.answer,
                  found["journal_status"].get(d.id)) for d in found["disputes"]]
-    rates = [(r.dimension, r.key, r.lines, r.disputed, r.accepted, r.rejected, r.rate)
-             for r in found["rates"]]
+    rates = [(r.dimension, r.key, r.lines, r.disputed, r.accepted, r.rejected, r.rate,
+              currency, charged, disputed, corrected,
+              disputed / charged if charged else None)
+             for r in found["rates"]
+             for currency, charged, disputed, corrected in r.amounts or (("", 0, 0, 0),)]
     per_pool = [r for r in found["rates"] if r.dimension == "pool"]
     return Document(
         "Disputes", f"Period {found['period'] or 'all'}",
@@ -116,6 +133,8 @@ def disputes_document(found: dict[str, Any]) -> Document:
                             "Status", "Raised by", "Reason", "Correction", "Answer", "Journal"),
                disputes),
          Table("Dispute rates", ("By", "Key", "Lines", "Disputed", "Accepted", "Rejected",
-                                 "Rate"), rates, frozenset({"Rate"}))],
+                                 "Rate", "Currency", "Charged", "Disputed amount", "Corrected",
+                                 "Rate by amount"), rates,
+               frozenset({"Rate", "Rate by amount"}))],
         [Chart("Dispute rate by pool (%)", "bar", tuple(r.key for r in per_pool),
                tuple(r.rate * 100 for r in per_pool))])

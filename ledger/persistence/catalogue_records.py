@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.persistence.records import Base
@@ -61,3 +61,16 @@ class SavingRecord(Base):
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AccountReportingRecord(Base):
+    """How a GL account reports beyond what its use and type say: an explicit intercompany
+    flag and the counterparty entity (the account mapping for IFRS and US GAAP)."""
+
+    __tablename__ = "account_reporting"
+
+    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    intercompany: Mapped[bool] = mapped_column(Boolean, default=False)
+    counterparty: Mapped[str | None] = mapped_column(String(40))
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -7,8 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ledger.accounting import AccountFlag
 from ledger.catalogue import CatalogueService, Subscription, service_from_json, tiers_to_json
 from ledger.persistence.catalogue_records import (
+    AccountReportingRecord,
     CatalogueServiceRecord,
     CatalogueSubscriptionRecord,
     SavingRecord,
@@ -97,4 +99,26 @@ class SqlAlchemySavingRepository(_Repository):
                                                            saving.baseline_months)
         record.expected_monthly, record.currency = saving.expected_monthly, saving.currency
         record.reason = reason
+        self.session.flush()
+
+
+class SqlAlchemyAccountReportingRepository(_Repository):
+    """Explicit account-mapping flags: account -> (intercompany, counterparty entity)."""
+
+    def all(self) -> dict[str, AccountFlag]:
+        return {r.account: AccountFlag(r.account, r.intercompany, r.counterparty)
+                for r in self.session.scalars(select(AccountReportingRecord))}
+
+    def get(self, account: str) -> AccountFlag | None:
+        record = self.session.get(AccountReportingRecord, account)
+        return None if record is None else AccountFlag(record.account, record.intercompany,
+                                                       record.counterparty)
+
+    def save(self, flag: AccountFlag, *, by: str, at: datetime) -> None:
+        record = self.session.get(AccountReportingRecord, flag.account)
+        if record is None:
+            record = AccountReportingRecord(account=flag.account)
+            self.session.add(record)
+        record.intercompany, record.counterparty = flag.intercompany, flag.counterparty
+        record.updated_by, record.updated_at = by, at
         self.session.flush()

@@ -70,3 +70,29 @@ class BenchmarkRecord(Base):
     source: Mapped[str | None] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class KnownChangeRecord(Base):
+    """A known change to a cost centre's forecast (an amount or a percentage from a period on,
+    optionally of one pool or service), applied on top of the seasonal baseline.
+
+    One change per (cost centre, from period, pool, service, reason); pool and service are ""
+    when the change is of the whole cost centre (so that the key holds on every database)."""
+
+    __tablename__ = "report_known_changes"
+    __table_args__ = (UniqueConstraint("cost_centre", "from_period", "pool", "service",
+                                       "reason"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cost_centre: Mapped[str] = mapped_column(String(40), index=True)
+    from_period: Mapped[str] = mapped_column(String(7))
+    to_period: Mapped[str | None] = mapped_column(String(7))
+    pool: Mapped[str] = mapped_column(String(64), default="")
+    service: Mapped[str] = mapped_column(String(40), default="")
+    reason: Mapped[str] = mapped_column(String(300))
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    percent: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

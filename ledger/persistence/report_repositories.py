@@ -11,9 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.errors import ConflictError
-from ledger.persistence.report_records import BenchmarkRecord, DisputeRecord, ForecastRecord
+from ledger.persistence.report_records import (
+    BenchmarkRecord,
+    DisputeRecord,
+    ForecastRecord,
+    KnownChangeRecord,
+)
 from ledger.reports.disputes import Dispute, DisputeStatus
-from ledger.reports.forecast import ForecastPoint
+from ledger.reports.forecast import ForecastPoint, KnownChange
 
 _DISPUTE_FIELDS = ("period", "run_id", "cost_centre", "pool", "rule", "currency", "amount",
                    "reason", "raised_by", "raised_at", "reviewed_by", "answer", "correction",
@@ -122,3 +127,56 @@ class SqlAlchemyBenchmarkRepository:
             record.updated_by, record.updated_at = updated_by, updated_at
         self.session.flush()
         return before
+
+
+def _known_change(record: KnownChangeRecord) -> KnownChange:
+    return KnownChange(record.cost_centre, record.from_period, record.reason, record.amount,
+                       record.percent, record.currency, record.to_period, record.pool or None,
+                       record.service or None, record.id)
+
+
+class SqlAlchemyKnownChangeRepository:
+    """Known changes of the forecast, keyed by (cost centre, from, pool, service, reason)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def list(self, *, cost_centre: str | None = None) -> list[KnownChange]:
+        query = select(KnownChangeRecord).order_by(KnownChangeRecord.cost_centre,
+                                                   KnownChangeRecord.from_period,
+                                                   KnownChangeRecord.id)
+        if cost_centre is not None:
+            query = query.filter_by(cost_centre=cost_centre)
+        return [_known_change(r) for r in self.session.scalars(query)]
+
+    def find(self, key: tuple[str, str, str, str, str]) -> KnownChange | None:
+        centre, start, pool, service, reason = key
+        record = self.session.scalars(select(KnownChangeRecord).filter_by(
+            cost_centre=centre, from_period=start, pool=pool, service=service,
+            reason=reason)).first()
+        return None if record is None else _known_change(record)
+
+    def save(self, change: KnownChange, *, by: str, at: datetime) -> int:
+        """Insert or update the change with the same key; returns its id."""
+        centre, start, pool, service, reason = change.key
+        record = self.session.scalars(select(KnownChangeRecord).filter_by(
+            cost_centre=centre, from_period=start, pool=pool, service=service,
+            reason=reason)).first()
+        if record is None:
+            record = KnownChangeRecord(cost_centre=centre, from_period=start, pool=pool,
+                                       service=service, reason=reason)
+            self.session.add(record)
+        record.to_period, record.amount, record.percent = (change.to_period, change.amount,
+                                                           change.percent)
+        record.currency, record.updated_by, record.updated_at = change.currency, by, at
+        self.session.flush()
+        return record.id
+
+    def remove(self, change_id: int) -> KnownChange | None:
+        record = self.session.get(KnownChangeRecord, change_id)
+        if record is None:
+            return None
+        found = _known_change(record)
+        self.session.delete(record)
+        self.session.flush()
+        return found

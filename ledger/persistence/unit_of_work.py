@@ -28,6 +28,7 @@ from ledger.persistence.allocation_repositories import (
     SqlAlchemyRuleSetRepository,
 )
 from ledger.persistence.catalogue_repositories import (
+    SqlAlchemyAccountReportingRepository,
     SqlAlchemyCatalogueRepository,
     SqlAlchemySavingRepository,
 )
@@ -59,6 +60,7 @@ from ledger.persistence.report_repositories import (
     SqlAlchemyBenchmarkRepository,
     SqlAlchemyDisputeRepository,
     SqlAlchemyForecastRepository,
+    SqlAlchemyKnownChangeRepository,
 )
 from ledger.persistence.repositories import (
     SqlAlchemyAssetRepository,
@@ -131,6 +133,8 @@ class SqlAlchemyUnitOfWork:
         self.disputes = SqlAlchemyDisputeRepository(self.session)
         self.forecasts = SqlAlchemyForecastRepository(self.session)
         self.benchmarks = SqlAlchemyBenchmarkRepository(self.session)
+        self.known_changes = SqlAlchemyKnownChangeRepository(self.session)
+        self.account_reporting = SqlAlchemyAccountReportingRepository(self.session)
         self.k8s_usage = SqlAlchemyKubernetesUsageRepository(self.session)
         self.spot_runs = SqlAlchemySpotRunRepository(self.session)
         self.catalogue = SqlAlchemyCatalogueRepository(self.session)

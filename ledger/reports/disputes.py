@@ -107,7 +107,14 @@ def correcting_entry(dispute: Dispute, *, correction: Decimal, expense_account: 
 
 @dataclass(frozen=True, slots=True)
 class DisputeRate:
-    """Disputes per charge lines for one period, pool or rule (``dimension`` says which)."""
+    """Disputes per charge lines for one period, pool or rule (``dimension`` says which), by
+    line count and by amount.
+
+    ``amounts`` holds per currency ``(currency, charged, disputed, corrected)``: what the charge
+    lines charged (the absolute net of each line), what the disputed lines had charged, and the
+    corrections of accepted disputes. A small line disputed counts as much as a large one in
+    :attr:`rate`; :meth:`amount_rate` weighs them by money.
+    """
 
     dimension: str
     key: str
@@ -115,6 +122,37 @@ class DisputeRate:
     disputed: int
     accepted: int
     rejected: int
+    amounts: tuple[tuple[str, Decimal, Decimal, Decimal], ...] = ()
+
+    def amount_rate(self, currency: str | None = None) -> Decimal | None:
+        """Disputed amount over charged amount in ``currency`` (default: the only one; None
+        when there are several and none is named, or nothing was charged)."""
+        if currency is None:
+            if len(self.amounts) != 1:
+                return None
+            currency = self.amounts[0][0]
+        for name, charged, disputed, _corrected in self.amounts:
+            if name == currency:
+                return disputed / charged if charged else None
+        return None
+
+    def corrected_rate(self, currency: str | None = None) -> Decimal | None:
+        """Corrected amount (accepted disputes) over charged amount, as :meth:`amount_rate`."""
+        if currency is None:
+            if len(self.amounts) != 1:
+                return None
+            currency = self.amounts[0][0]
+        for name, charged, _disputed, corrected in self.amounts:
+            if name == currency:
+                return corrected / charged if charged else None
+        return None
+
+    def amounts_json(self) -> list[dict[str, str | None]]:
+        return [{"currency": c, "charged": format(ch, "f"), "disputed": format(d, "f"),
+                 "corrected": format(co, "f"),
+                 "amount_rate": None if not ch else format(d / ch, ".6f"),
+                 "corrected_rate": None if not ch else format(co / ch, ".6f")}
+                for c, ch, d, co in self.amounts]
 
     @property
     def rate(self) -> Decimal:
@@ -139,6 +177,11 @@ def dispute_rates(lines_by_period: dict[str, Sequence[Any]], disputes: Sequence[
     """
     keys = set().union(*(_line_keys(p, ls) for p, ls in lines_by_period.items())) \
         if lines_by_period else set()
+    charged: dict[tuple[str, str, str, str, str], Decimal] = defaultdict(Decimal)
+    for period, period_lines in lines_by_period.items():
+        for li in period_lines:
+            charged[(period, li.cost_centre, li.pool, li.rule, li.currency)] += li.amount
+    money = _amounts(keys, charged, disputes)
     counts: dict[tuple[str, str], list[set[Any]]] = defaultdict(lambda: [set(), set(), set(),
                                                                           set()])
     for key in keys:
@@ -154,8 +197,32 @@ def dispute_rates(lines_by_period: dict[str, Sequence[Any]], disputes: Sequence[
                 counts[dimension][2].add(key)
             elif dispute.status is DisputeStatus.REJECTED:
                 counts[dimension][3].add(key)
-    return [DisputeRate(dimension, key, len(c[0]), len(c[1]), len(c[2]), len(c[3]))
+    return [DisputeRate(dimension, key, len(c[0]), len(c[1]), len(c[2]), len(c[3]),
+                        tuple((cur, *money[(dimension, key)][cur])
+                              for cur in sorted(money[(dimension, key)])))
             for (dimension, key), c in sorted(counts.items())]
+
+
+def _amounts(keys: set[tuple[str, str, str, str, str]],
+             charged: dict[tuple[str, str, str, str, str], Decimal],
+             disputes: Sequence[Dispute]) -> dict[tuple[str, str], dict[str, list[Decimal]]]:
+    """Per dimension and currency ``[charged, disputed, corrected]``: each line once (its
+    absolute net), a line disputed twice once, every accepted correction."""
+    money: dict[tuple[str, str], dict[str, list[Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)]))
+    for key in keys:
+        for dimension in _dimensions(key):
+            money[dimension][key[4]][0] += abs(charged[key])
+    disputed = {(d.period, d.cost_centre, d.pool, d.rule, d.currency) for d in disputes}
+    for key in disputed & keys:
+        for dimension in _dimensions(key):
+            money[dimension][key[4]][1] += abs(charged[key])
+    for dispute in disputes:
+        key = (dispute.period, dispute.cost_centre, dispute.pool, dispute.rule, dispute.currency)
+        if key in keys and dispute.status is DisputeStatus.ACCEPTED and dispute.correction:
+            for dimension in _dimensions(key):
+                money[dimension][key[4]][2] += dispute.correction
+    return money
 
 
 def _dimensions(key: tuple[str, str, str, str, str]) -> tuple[tuple[str, str], ...]:

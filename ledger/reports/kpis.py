@@ -26,8 +26,18 @@ SHARE_NAMES = ("direct", "driver", "unallocated")
 HIGHER_IS_BETTER: dict[str, bool | None] = {
     "direct_share": True, "driver_share": None, "unallocated_share": False,
     "tag_coverage": True, "reconciliation_match_rate": True, "dispute_rate": False,
+    "dispute_amount_rate": False,
     "cost_per_employee": False, "cost_per_device": False,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Benchmark:
+    """A benchmark value of one KPI as entered or imported, and where it comes from."""
+
+    kpi: str
+    value: Decimal
+    source: str | None = None
 
 
 def _split(amounts: Mapping[str, Decimal], total: Decimal) -> dict[str, Decimal]:

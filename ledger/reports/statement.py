@@ -32,6 +32,8 @@ class StatementLine:
     amount: Decimal
     charged: bool
     basis: str
+    #: The catalogue service the charge came through (its pool is the service's), else "".
+    service: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -105,6 +107,14 @@ class Statement:
             totals[(line.pool, line.currency)] += line.amount
         return dict(sorted(totals.items()))
 
+    def by_service(self) -> dict[tuple[str, str], Decimal]:
+        """Per (catalogue service, currency) what came through it; charges that came through
+        no service are under their pool's id in parentheses (``(cloud)``)."""
+        totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for line in self.lines:
+            totals[(line.service or f"({line.pool})", line.currency)] += line.amount
+        return dict(sorted(totals.items()))
+
     def budget_used(self) -> Decimal | None:
         """This period's charge as a fraction of the budget (None without a budget)."""
         if not self.budget or self.budget_currency is None:
@@ -125,8 +135,8 @@ def build_statement(*, cost_centre: str, name: str, period: str, run_id: int, ru
                     lines: Sequence[Any], history: Mapping[str, Sequence[Any]],
                     bases: Mapping[tuple[str, str], str] | None = None,
                     budget: Decimal | None = None, budget_currency: str | None = None,
-                    mode: str | None = None, shadow: Sequence[ShadowFigure] = ()
-                    ) -> Statement:
+                    mode: str | None = None, shadow: Sequence[ShadowFigure] = (),
+                    services: Mapping[str, str] | None = None) -> Statement:
     """The statement of ``cost_centre`` from the stored ``lines`` of run ``run_id``.
 
     ``history`` maps earlier periods to their runs' lines (for the trend and the movers: the
@@ -134,14 +144,17 @@ def build_statement(*, cost_centre: str, name: str, period: str, run_id: int, ru
     explaining it (the driver and the cost centre's quantity), else the kind is shown.
     ``mode`` is the charging mode the policy gave the cost centre (without one: ``chargeback``
     when a line was posted, else ``showback``); ``shadow`` its figures in shadow chargeback.
+    ``services`` maps a pool that is a catalogue service to the service's code.
     """
     bases = bases or {}
+    services = services or {}
     own = []
     for (pool, rule, kind, currency), group in sorted(_summed(lines, cost_centre).items()):
         amount = sum((li.amount for li in group), Decimal(0))
         basis = bases.get((rule, kind)) or _default_basis(kind, rule)
         own.append(StatementLine(pool, rule, kind, group[0].account, currency, amount,
-                                 any(li.charged for li in group), basis))
+                                 any(li.charged for li in group), basis,
+                                 services.get(pool, "")))
     trend = []
     for earlier in sorted(history):
         for currency, amount in _totals(history[earlier], cost_centre).items():

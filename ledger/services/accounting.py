@@ -7,12 +7,12 @@ from collections import defaultdict
 from decimal import Decimal
 
 from ledger.access import Permission
-from ledger.accounting import AccountMapping, LedgerTie, account_mappings, tie
+from ledger.accounting import AccountFlag, AccountMapping, LedgerTie, account_mappings, tie
 from ledger.erp import ErpProfile
-from ledger.errors import NotFoundError
+from ledger.errors import InputError, NotFoundError
 from ledger.journal import JournalStatus, Side
 from ledger.ports import ErpGateway, UnitOfWork
-from ledger.services.base import authorize
+from ledger.services.base import Changes, authorize, record_change
 from ledger.services.journals import EXTERNAL_REFERENCE
 from ledger.services.methodology import period_key
 
@@ -37,7 +37,30 @@ def account_uses(uow: UnitOfWork) -> dict[str, set[str]]:
 def account_mapping_report(*, uow: UnitOfWork) -> list[AccountMapping]:
     """Every GL account with its classification and IFRS / US GAAP reporting line."""
     authorize(uow, Permission.READ, doing="report the account mapping")
-    return account_mappings(uow.accounts.list(), account_uses(uow))
+    return account_mappings(uow.accounts.list(), account_uses(uow),
+                            uow.account_reporting.all())
+
+
+def set_account_flag(*, uow: UnitOfWork, account: str, intercompany: bool,
+                     counterparty: str | None = None, reason: str | None = None) -> Changes:
+    """Flag (or unflag) a GL account as intercompany in the account mapping, naming the
+    counterparty entity; the IFRS / US GAAP report and the ledger tie read the flag."""
+    authorize(uow, Permission.MANAGE_REFERENCE_DATA, doing="change the account mapping")
+    if uow.accounts.get(account) is None:
+        raise InputError(f"GL account {account} does not exist", field="account", value=account)
+    counterparty = (counterparty or "").strip() or None
+    if counterparty and not intercompany:
+        raise InputError("a counterparty entity is named on an intercompany account only",
+                         field="counterparty", value=counterparty)
+    flag = AccountFlag(account, intercompany, counterparty)
+    before = uow.account_reporting.get(account)
+    if before == flag or (before is None and not intercompany):
+        return Changes(frozenset({"account_mapping"}), unchanged=1)
+    uow.account_reporting.save(flag, by=uow.actor.login, at=uow.clock.now())
+    record_change(uow, action="account_mapping.set", entity="account_reporting", key=account,
+                  before=before, after=flag, reason=reason)
+    return Changes(frozenset({"account_mapping"}), created=int(before is None),
+                   updated=int(before is not None))
 
 
 def ledger_tie(*, uow: UnitOfWork, gateway: ErpGateway, profile: ErpProfile,
@@ -71,7 +94,7 @@ def ledger_tie(*, uow: UnitOfWork, gateway: ErpGateway, profile: ErpProfile,
         if document.external_reference in ours:
             for line in document.lines:
                 erp[(line.account, line.currency)] += line.amount
-    classes = {m.account: m.classification for m in account_mappings(uow.accounts.list(),
-                                                                      account_uses(uow))}
+    classes = {m.account: m.classification for m in account_mappings(
+        uow.accounts.list(), account_uses(uow), uow.account_reporting.all())}
     return tie(key, profile.name, posted, erp, classes, journals=len(journals),
                documents=len(documents), problems=problems)

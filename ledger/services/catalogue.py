@@ -16,6 +16,7 @@ from ledger.catalogue import (
     parse_catalogue,
     tier_change,
 )
+from ledger.catalogue_targets import SubscriptionWeight, expand, service_pools, weights
 from ledger.errors import InputError, InputErrors, NotFoundError
 from ledger.ports import UnitOfWork
 from ledger.services.base import Changes, authorize, record_change
@@ -168,3 +169,96 @@ def change_tier(*, uow: UnitOfWork, service: str, cost_centre: str, tier: str, p
                   key=f"{after.service}/{after.cost_centre}", before=before,
                   after={"subscription": after, "cost": change.to_json()}, reason=reason.strip())
     return change, Changes(frozenset({"catalogue"}), updated=1)
+
+
+# -- services as allocation targets ----------------------------------------------------------
+
+
+def _quantity_or_none(uow: UnitOfWork, service: CatalogueService, subscription: Subscription,
+                      period: str) -> Decimal | None:
+    if subscription.quantity is not None:
+        return subscription.quantity
+    found = uow.drivers.get(service.driver, subscription.cost_centre, period) \
+        if service.driver else None
+    return None if found is None else found.quantity
+
+
+def subscription_weights(uow: UnitOfWork, service: CatalogueService, period: str
+                         ) -> list[SubscriptionWeight]:
+    """The subscribers of ``service`` in ``period`` with their units, tier rate and price (a
+    subscriber whose driver has no quantity for the period is left out: it weighs nothing)."""
+    subscriptions = {s.cost_centre: s for s in uow.catalogue.subscriptions(service.code)}
+    quantities = {centre: _quantity_or_none(uow, service, s, period)
+                  for centre, s in subscriptions.items()}
+    return weights(service, subscriptions, quantities)
+
+
+def catalogue_step(uow: UnitOfWork, *, period: str, ruleset: Any) -> tuple[Any, list[Any]]:
+    """The allocation's pre-step: pools split by a catalogue service (``driver =
+    "service:CODE"``) get the service's subscribers as targets and their subscription values
+    as driver quantities (see :mod:`ledger.catalogue_targets`). A rule set without such a pool
+    is returned as it is. Reads only, so it runs inside dry runs and explanations too."""
+    pools = service_pools(ruleset)
+    if not pools:
+        return ruleset, []
+    subscribers = {}
+    for basis in pools.values():
+        service = uow.catalogue.service(basis.service)
+        if service is not None:
+            subscribers[basis.service] = subscription_weights(uow, service, period)
+    return expand(ruleset, period, subscribers)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCharge:
+    """What the period's allocation run charged through one catalogue service: per subscriber,
+    its weight and the amount, from the run's stored lines (so the totals are the run's)."""
+
+    service: CatalogueService
+    pool: str
+    rule: str
+    at_rate: bool
+    weights: tuple[SubscriptionWeight, ...]
+    charged: tuple[tuple[str, str, Decimal], ...]  # (cost centre, currency, amount)
+
+    def to_json(self) -> dict[str, Any]:
+        by_centre = {w.cost_centre: w for w in self.weights}
+        return {"service": self.service.code, "name": self.service.name, "pool": self.pool,
+                "rule": self.rule, "basis": "catalogue rate" if self.at_rate
+                else "units x tier rate",
+                "lines": [{"cost_centre": centre, "currency": currency,
+                           "amount": format(amount, "f"),
+                           "tier": by_centre[centre].tier if centre in by_centre else None,
+                           "quantity": format(by_centre[centre].quantity, "f")
+                           if centre in by_centre else None,
+                           "catalogue_price": format(by_centre[centre].price, "f")
+                           if centre in by_centre else None}
+                          for centre, currency, amount in self.charged]}
+
+
+def service_charges(*, uow: UnitOfWork, period: str) -> list[ServiceCharge]:
+    """Per catalogue service that is an allocation target in ``period``'s current run, what
+    each subscriber was charged through it (the desktop's catalogue view and the statement
+    read this)."""
+    authorize(uow, Permission.READ, doing="read the service catalogue")
+    from ledger.services.reports import current_run
+
+    run = current_run(uow, period)
+    version = uow.rulesets.get(run.ruleset_name, run.ruleset_version)
+    if version is None:
+        return []
+    lines = uow.allocation_runs.lines(run.id)
+    found = []
+    for basis in service_pools(version.ruleset()).values():
+        service = uow.catalogue.service(basis.service)
+        if service is None:
+            continue
+        totals: dict[tuple[str, str], Decimal] = {}
+        for line in lines:
+            if line.pool == basis.pool and line.rule == basis.rule:
+                key = (line.cost_centre, line.currency)
+                totals[key] = totals.get(key, Decimal(0)) + line.amount
+        found.append(ServiceCharge(service, basis.pool, basis.rule, basis.at_rate,
+                                   tuple(subscription_weights(uow, service, period)),
+                                   tuple((c, cur, a) for (c, cur), a in sorted(totals.items()))))
+    return found

@@ -135,6 +135,7 @@ def test_the_dispute_flow_on_each_database(app):
     with app.uow(read_only=True) as uow:
         found = reports.kpis(uow=uow, period="2026-10")
     assert found["values"]["dispute_rate"] == Decimal("0.5000")  # 1 of the lines 1010, 2010
+    assert found["values"]["dispute_amount_rate"] == Decimal("0.4000")  # 400 of 1,000.00
     assert sum(found["shares"]["USD"]["percent"].values()) == 100
     assert {(li.side, li.account, li.cost_centre, li.amount) for li in journal.entry.lines} == {
         ("debit", "7990", "6010", Decimal("400.00")), ("credit", "6900", "2010",
@@ -155,3 +156,38 @@ def test_the_status_counts_disputes_waiting_for_a_decision(allocated):
         assert status_summary(uow=uow)["open_disputes"] == 2
         assert [d.status.value for d in disputes.list_disputes(uow=uow, period=period)] == [
             "open", "under_review"]
+
+
+def test_dispute_rates_by_amount_weigh_each_line_by_what_it_charged():
+    """Two small lines and a large one; the large one disputed (twice) and accepted in part,
+    a small one disputed and rejected: 1 of 3 lines vs 900 of 1,000.00 by amount."""
+    from datetime import UTC, datetime
+
+    from ledger.allocation.stored import StoredLine
+    from ledger.reports.disputes import Dispute, DisputeStatus, dispute_rates
+
+    def line(centre, pool, rule, amount):
+        return StoredLine(centre, "6900", pool, rule, "shared", "USD", Decimal(amount), True)
+
+    def dispute(number, centre, pool, rule, amount, status, correction=None):
+        return Dispute(number, "2026-10", 1, centre, pool, rule, "USD", Decimal(amount), "why",
+                       status, "frank", datetime(2026, 11, 2, tzinfo=UTC),
+                       correction=Decimal(correction) if correction else None)
+
+    lines = [line("1010", "cloud", "S1", "850.00"), line("1010", "cloud", "S1", "50.00"),
+             line("2010", "cloud", "S1", "40.00"), line("2010", "network", "S2", "60.00")]
+    found = dispute_rates({"2026-10": lines}, [
+        dispute(1, "1010", "cloud", "S1", "900.00", DisputeStatus.ACCEPTED, "300.00"),
+        dispute(2, "1010", "cloud", "S1", "900.00", DisputeStatus.OPEN),
+        dispute(3, "2010", "network", "S2", "60.00", DisputeStatus.REJECTED),
+        dispute(4, "3010", "cloud", "S1", "5.00", DisputeStatus.OPEN)])  # not a charge line
+    rates = {(r.dimension, r.key): r for r in found}
+    period = rates[("period", "2026-10")]
+    assert (period.lines, period.disputed, period.rate) == (3, 2, Decimal(2) / 3)
+    assert period.amounts == (("USD", Decimal("1000.00"), Decimal("960.00"),
+                               Decimal("300.00")),)
+    assert period.amount_rate() == Decimal("0.96") and period.corrected_rate() == Decimal("0.3")
+    cloud = rates[("pool", "cloud")]
+    assert cloud.amount_rate("USD") == Decimal("900.00") / Decimal("940.00")
+    assert cloud.amount_rate("EUR") is None
+    assert rates[("rule", "S2")].amounts_json()[0]["amount_rate"] == "1.000000"

@@ -79,3 +79,38 @@ def test_the_month_end_statements_job_writes_one_file_per_cost_centre(allocated,
     assert counts == {"period": period, "written": len(centres)}
     assert {p.name for p in (tmp_path / "out").iterdir()} == {
         f"statement-{period}-{c}.html" for c in centres}
+
+
+def test_known_changes_benchmarks_and_the_intercompany_flag_through_the_commands(
+        allocated, monkeypatch, tmp_path):
+    app, period = allocated
+    run = _runner(app, monkeypatch)
+    added = run("report", "known-changes", "add", "--cost-centre", "5010", "--from", "2026-12",
+                "--amount", "1000.00", "--reason", "a data team of four joins")
+    assert added["created"] == 1
+    listed = run("report", "known-changes", "list", "--cost-centre", "5010")["known_changes"]
+    assert listed[0]["change"].startswith("1000.00 USD from 2026-12")
+    found = run("report", "forecast", "--period", period, "--horizon", "3", "--cost-centre",
+                "5010")
+    rows = {r["period"]: r for r in found["forecast"]}
+    assert Decimal(rows["2026-12"]["amount"]) == (Decimal(rows["2026-12"]["baseline"])
+                                                  + Decimal("1000.00"))
+    assert rows["2026-12"]["known_changes"] == "1000.00"
+    assert [c["period"] for c in found["known_changes"]] == sorted(
+        p for p in rows if p >= "2026-12")  # from December on, every period forecast
+
+    csv = tmp_path / "benchmarks.csv"
+    csv.write_text("kpi,value,source\ntag_coverage,0.95,FinOps survey\n"
+                   "dispute_amount_rate,0.01,peer group\n")
+    assert run("report", "benchmarks", "import", str(csv))["created"] == 2
+    assert run("report", "benchmarks", "import", str(csv))["unchanged"] == 2
+    kpis = run("report", "kpis", "--period", period)
+    compared = {c["kpi"]: c for c in kpis["kpis"]}
+    assert compared["dispute_amount_rate"]["benchmark"] == "0.01"
+
+    flagged = run("report", "account-flag", "7990", "--intercompany", "--counterparty",
+                  "MRD2", "--reason", "recharges cross the group")
+    assert flagged["created"] == 1
+    accounts = {a["account"]: a for a in run("report", "account-mapping")["accounts"]}
+    assert accounts["7990"]["classification"] == "intercompany"
+    assert accounts["7990"]["counterparty"] == "MRD2"

@@ -62,3 +62,49 @@ def test_a_benchmark_is_compared_and_a_wrong_kpi_name_refused(allocated):
     assert row.benchmark == Decimal("2.5") and row.source == "peer survey 2026"
     assert row.difference == found["values"]["unallocated_share"] - Decimal("2.5")
     assert row.verdict == ("worse" if row.difference > 0 else "better")
+
+
+def test_benchmarks_are_imported_from_a_workbook_all_or_nothing(ledger, tmp_path):
+    import pytest
+    from openpyxl import Workbook
+
+    from connectors.report_files import read_benchmarks
+    from ledger.errors import InputErrors
+    from ledger.services.reports import import_benchmarks, list_benchmarks
+
+    def workbook(rows):
+        book = Workbook()
+        sheet = book.active
+        for row in [("KPI", "Value", "Source"), *rows]:
+            sheet.append(row)
+        path = tmp_path / "benchmarks.xlsx"
+        book.save(path)
+        return path
+
+    bad = workbook([("tag_coverage", "0.95", "FinOps survey 2026"),
+                    ("tag_coverag", "0.9", None), ("tag_coverage", "0.9", None),
+                    ("cost_per_device", "lots", None)])
+    with pytest.raises(InputErrors) as caught:
+        read_benchmarks(bad)
+    assert {(e.row, e.field) for e in caught.value.errors} == {(5, "value")}
+    bad = workbook([("tag_coverage", "0.95", "FinOps survey 2026"),
+                    ("tag_coverag", "0.9", None), ("tag_coverage", "0.9", None)])
+    with ledger.as_("dave")() as uow, pytest.raises(InputErrors) as caught:
+        import_benchmarks(uow=uow, benchmarks=read_benchmarks(bad))
+    assert {(e.row, e.field) for e in caught.value.errors} == {(3, "kpi"), (4, "kpi")}
+    with ledger.app.uow(read_only=True) as uow:
+        assert list_benchmarks(uow=uow) == []  # nothing of the bad file was kept
+    good = workbook([("tag_coverage", "0.95", "FinOps survey 2026"),
+                     ("cost_per_employee", "212.50", "peer group")])
+    with ledger.as_("dave")() as uow:
+        first = import_benchmarks(uow=uow, benchmarks=read_benchmarks(good), reason="2026")
+        uow.commit()
+    with ledger.as_("dave")() as uow:
+        events = uow.audit.count()
+        again = import_benchmarks(uow=uow, benchmarks=read_benchmarks(good))
+        assert uow.audit.count() == events
+    with ledger.app.uow(read_only=True) as uow:
+        found = {b.kpi: (b.value, b.source) for b in list_benchmarks(uow=uow)}
+    assert (first.created, again.changed, again.unchanged) == (2, False, 2)
+    assert found == {"tag_coverage": (Decimal("0.95"), "FinOps survey 2026"),
+                     "cost_per_employee": (Decimal("212.50"), "peer group")}

@@ -76,3 +76,43 @@ def test_the_posted_month_end_ties_to_the_sandbox_erp(demo_app, tmp_path: Path) 
                  for j in posted)
     assert result.totals()["USD"]["erp_debits"] == debits
     assert result.to_json()["tied"] is True
+
+
+def test_intercompany_is_what_the_account_mapping_flags_not_what_the_name_says(ledger) -> None:
+    from ledger.errors import InputError, PermissionDeniedError
+    from ledger.reference import AccountType, GlAccount
+    from ledger.services import reference_data
+    from ledger.services.accounting import set_account_flag
+    from ledger.staging import staged
+
+    app = ledger.app
+    with app.uow() as uow:
+        reference_data.import_accounts(uow=uow, accounts=staged([
+            GlAccount("2950", "Intercompany clearing (legacy, unused)", AccountType.LIABILITY),
+            GlAccount("2960", "Due to group service company", AccountType.LIABILITY)]))
+        uow.commit()
+    with ledger.as_("carol")() as uow, pytest.raises(PermissionDeniedError):
+        set_account_flag(uow=uow, account="2960", intercompany=True, counterparty="MRD2")
+    with ledger.as_("dave")() as uow:
+        with pytest.raises(InputError, match="intercompany account only"):
+            set_account_flag(uow=uow, account="2950", intercompany=False, counterparty="MRD2")
+        first = set_account_flag(uow=uow, account="2960", intercompany=True,
+                                 counterparty="MRD2", reason="IT services company recharges")
+        uow.commit()
+    with ledger.as_("dave")() as uow:
+        events = uow.audit.count()
+        again = set_account_flag(uow=uow, account="2960", intercompany=True, counterparty="MRD2")
+        assert uow.audit.count() == events  # the same flag again: nothing, not even an event
+    assert first.created == 1 and not again.changed
+    with app.uow(read_only=True) as uow:
+        mapping = {m.account: m for m in account_mapping_report(uow=uow)}
+        event = uow.audit.latest(1)[0]
+    assert event.action == "account_mapping.set" and event.reason.startswith("IT services")
+    assert mapping["2960"].classification is Classification.INTERCOMPANY
+    assert mapping["2960"].to_json()["counterparty"] == "MRD2"
+    assert mapping["2960"].to_json()["ifrs"].startswith("Intercompany")
+    assert mapping["2950"].classification is Classification.OTHER  # the name decides nothing
+    assert tie("2026-10", "sap", {("2960", "USD"): Decimal("5.00")},
+               {("2960", "USD"): Decimal("5.00")},
+               {m.account: m.classification for m in mapping.values()},
+               journals=1, documents=1).lines[0].classification is Classification.INTERCOMPANY

@@ -7,9 +7,11 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ledger.catalogue import parse_catalogue
-from ledger.errors import InputErrors, PermissionDeniedError
+from ledger.catalogue import Subscription, parse_catalogue
+from ledger.errors import InputError, InputErrors, PermissionDeniedError
 from ledger.services.catalogue import (
     change_tier,
     import_catalogue,
@@ -129,3 +131,209 @@ def test_the_tier_change_command_previews_then_applies(demo_app) -> None:
     applied = run("catalogue", "tier-change", "DBAAS", "ha", "--cost-centre", "5010",
                   "--period", "2026-10", "--apply", "--reason", "failover for the ERP")
     assert applied["applied"] is True and applied["monthly_difference"] == "1126.50"
+
+
+# -- services as allocation targets and statement lines ----------------------------------------
+
+SERVICE_RULES = """
+[ruleset]
+name = "it"
+version = 1
+effective_from = 2026-01-01
+expense_account = "6900"
+recovery_account = "7990"
+central_cost_centre = "6010"
+order = ["infra", "email"]
+
+[[pools]]
+id = "infra"
+name = "Infrastructure"
+owner = "6010"
+
+[[pools]]
+id = "email"
+name = "E-mail and calendar"
+owner = "6010"
+
+[[shared]]
+id = "S-INFRA"
+pool = "infra"
+percent = { "pool:email" = "40", "1010" = "60" }
+
+[[shared]]
+id = "S-EMAIL"
+pool = "email"
+driver = "{driver}:EMAIL"
+"""
+
+SMALL_CATALOGUE = """
+[[service]]
+code = "EMAIL"
+name = "E-mail and calendar"
+owner = "6010"
+currency = "USD"
+unit = "user"
+
+[[service.tier]]
+name = "bronze"
+rate = "6.35"
+
+[[service.tier]]
+name = "gold"
+rate = "14.785"
+
+[[subscription]]
+service = "EMAIL"
+cost_centre = "1010"
+tier = "bronze"
+quantity = "7"
+
+[[subscription]]
+service = "EMAIL"
+cost_centre = "2010"
+tier = "gold"
+quantity = "3"
+"""
+
+
+def _service_company(app, driver: str):
+    from tests.services.allocation_support import AllocationCompany
+
+    company = AllocationCompany(app)
+    company.save_rules(SERVICE_RULES.replace("{driver}", driver))
+    company.activate(1)
+    with app.uow() as uow:
+        import_catalogue(uow=uow, text=SMALL_CATALOGUE, source="services.toml", reason="test")
+        uow.commit()
+    return company
+
+
+def _run_power(company, amount: str = "1000.00"):
+    from ledger.allocation import ManualCost
+
+    return company.run(costs=[ManualCost("power", "2026-10", "infra", Decimal(amount), "USD",
+                                         "data-centre power")])
+
+
+def test_a_pool_sent_to_a_service_reaches_its_subscribers_by_subscription_value(app) -> None:
+    from fractions import Fraction
+
+    from ledger.services.catalogue import service_charges
+    from ledger.services.methodology import build_methodology
+    from ledger.services.reports import statement
+
+    company = _service_company(app, "service")
+    outcome = _run_power(company)
+    lines = {(li.cost_centre, li.pool): li.amount for li in outcome.result.lines}
+    # 40 % of infra goes to the e-mail service: 400.00, split by units x tier rate.
+    bronze, gold = Decimal("7") * Decimal("6.35"), Decimal("3") * Decimal("14.785")
+    exact = {"1010": Fraction(400) * Fraction(bronze) / Fraction(bronze + gold),
+             "2010": Fraction(400) * Fraction(gold) / Fraction(bronze + gold)}
+    assert lines[("1010", "email")] == cents(Decimal(exact["1010"].numerator)
+                                             / Decimal(exact["1010"].denominator))
+    assert lines[("1010", "email")] + lines[("2010", "email")] == Decimal("400.00")
+    assert lines[("1010", "infra")] == Decimal("600.00")
+    assert sum(outcome.result.allocated_total.values()) == Decimal("1000.00")  # every cent
+
+    with app.uow(read_only=True) as uow:
+        found = statement(uow=uow, cost_centre="1010", period="2026-10")
+        charges = service_charges(uow=uow, period="2026-10")
+        document = build_methodology(uow=uow, period="2026-10")  # documents the service rule
+    service_lines = [li for li in found.lines if li.service == "EMAIL"]
+    assert [(li.pool, li.amount) for li in service_lines] == [("email", lines[("1010", "email")])]
+    assert "7 user at bronze 6.35 = 44.45 of 88.805 subscribed" in service_lines[0].basis
+    assert found.by_service() == {("EMAIL", "USD"): lines[("1010", "email")],
+                                  ("(infra)", "USD"): Decimal("600.00")}
+    assert found.totals == {"USD": outcome.result.by_cost_centre()[("1010", "USD")]}
+    (email,) = charges
+    assert "service:EMAIL" in str(document)
+    assert {c: a for c, _, a in email.charged} == {"1010": lines[("1010", "email")],
+                                                   "2010": lines[("2010", "email")]}
+
+
+def test_a_service_at_its_catalogue_rate_charges_the_price_and_the_owner_keeps_the_rest(app
+                                                                                       ) -> None:
+    company = _service_company(app, "service-rate")
+    outcome = _run_power(company)
+    lines = {(li.cost_centre, li.pool, li.kind.value): li.amount for li in outcome.result.lines}
+    assert lines[("1010", "email", "shared")] == Decimal("44.45")  # 7 x 6.35
+    assert lines[("2010", "email", "shared")] == Decimal("44.36")  # 3 x 14.785, to the cent
+    assert lines[("6010", "email", "rate_difference")] == Decimal("400.00") - Decimal("88.81")
+    assert sum(outcome.result.allocated_total.values()) == Decimal("1000.00")
+
+
+def test_a_service_pool_naming_a_service_the_catalogue_lacks_stops_the_run(app) -> None:
+    from tests.services.allocation_support import AllocationCompany
+
+    company = AllocationCompany(app)
+    company.save_rules(SERVICE_RULES.replace("{driver}", "service"))
+    company.activate(1)
+    with pytest.raises(InputError, match="service EMAIL is not in the catalogue"):
+        _run_power(company)
+
+
+def _pure_run(amount: Decimal, quantities: dict[str, tuple[str, Decimal]], driver: str):
+    """The rule set above expanded for a catalogue with ``quantities`` (cost centre -> tier,
+    units) and run on one manual cost of ``amount`` in pool infra, without a database."""
+    from ledger.allocation import ManualCost, ManualSource, allocate_period
+    from ledger.allocation.rules import parse_ruleset
+    from ledger.catalogue_targets import expand, weights
+    from ledger.reference import CostCentre
+
+    catalogue = parse_catalogue(SMALL_CATALOGUE.split("[[subscription]]")[0])
+    service = catalogue.services[0]
+    subscriptions = {c: Subscription("EMAIL", c, tier, units)
+                     for c, (tier, units) in quantities.items()}
+    ruleset, drivers = expand(parse_ruleset(SERVICE_RULES.replace("{driver}", driver)),
+                              "2026-10", {"EMAIL": weights(service, subscriptions,
+                                                           {c: q for c, (_, q)
+                                                            in quantities.items()})})
+    centres = [CostCentre(code, code) for code in ("1010", "2010", "3010", "6010")]
+    result = allocate_period(period="2026-10", ruleset=ruleset, drivers=drivers,
+                             sources=[ManualSource([ManualCost("power", "2026-10", "infra",
+                                                               amount, "USD")])],
+                             cost_centres=centres)
+    return service, result
+
+
+subscribers = st.dictionaries(
+    st.sampled_from(["1010", "2010", "3010"]),
+    st.tuples(st.sampled_from(["bronze", "gold"]),
+              st.decimals(min_value=0, max_value=500, places=2)), max_size=3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(amount=st.decimals(min_value=Decimal("-500"), max_value=Decimal("100000"), places=2),
+       quantities=subscribers)
+def test_a_service_split_conserves_every_cent_and_follows_the_subscriptions(
+        amount, quantities) -> None:
+    from fractions import Fraction
+
+    service, result = _pure_run(amount, quantities, "service")
+    allocated = result.allocated_total.get("USD", Decimal(0))
+    assert allocated + result.unallocated_total.get("USD", Decimal(0)) == amount
+    email = {li.cost_centre: li.amount for li in result.lines if li.pool == "email"}
+    value = {c: units * service.tier(tier).rate for c, (tier, units) in quantities.items()}
+    total = sum(value.values(), Decimal(0))
+    into = sum(email.values(), Decimal(0))
+    if total:
+        for centre, amount_ in email.items():  # within a cent of its exact share
+            exact = Fraction(into) * Fraction(value[centre]) / Fraction(total)
+            assert abs(Fraction(amount_) - exact) <= Fraction(1, 100)
+        assert set(email) == {c for c, v in value.items() if v}
+
+
+@settings(max_examples=25, deadline=None)
+@given(amount=st.decimals(min_value=0, max_value=Decimal("100000"), places=2),
+       quantities=subscribers)
+def test_a_service_at_its_rate_charges_each_subscriber_its_price_to_the_cent(
+        amount, quantities) -> None:
+    service, result = _pure_run(amount, quantities, "service-rate")
+    assert result.allocated_total.get("USD", Decimal(0)) + result.unallocated_total.get(
+        "USD", Decimal(0)) == amount
+    charged = {li.cost_centre: li.amount for li in result.lines
+               if li.pool == "email" and li.kind.value == "shared"}
+    prices = {c: cents(units * service.tier(tier).rate) for c, (tier, units)
+              in quantities.items()}
+    if amount:
+        assert charged == {c: p for c, p in prices.items() if p}
