@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from client import demo_allocation, demo_flow_logs, demo_inventory, demo_licences
+from client import demo_allocation, demo_flow_logs, demo_inventory, demo_licences, demo_policy
 from client.bootstrap import App
 from client.erp import gateway_for
 from ledger.access import Role, approval_limit, parse_role
@@ -243,6 +243,7 @@ def load_demo(app: App, demo: DemoCompany | None = None) -> Changes:
             for role in roles:
                 changes += users.grant_role(uow=uow, login=login, role=role, reason=reason)
         changes += demo_allocation.load_rules(uow)
+        changes += demo_policy.load_policy(uow)  # one of each policy decision
         changes += demo_licences.load_licences(uow, demo)
         changes += demo_inventory.load_inventory(uow)
         uow.commit()

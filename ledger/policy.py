@@ -64,13 +64,18 @@ class Tier:
 
 @dataclass(frozen=True, slots=True)
 class Ownership:
-    """Who owns an asset kind or a pool and bears its cost; ``answers`` names who answers."""
+    """Who owns an asset kind or a pool and bears its cost; ``answers`` names who answers.
+
+    A pool a business unit owns is charged directly to ``cost_centre`` (by default the
+    business unit's top cost centre), or to the cost centre of the unit a line already names,
+    and passes through none of IT's pools or shared rules."""
 
     owner: Owner
     kind: str | None = None
     pool: str | None = None
     business_unit: str | None = None
     answers: str = ""
+    cost_centre: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,8 @@ class ReviewEntry:
     subject: str
     reviewer: str | None = None
     every_months: int | None = None
+    #: The last review done before the tool recorded reviews (the next is due from it).
+    last_reviewed: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +198,8 @@ class LevelChoice:
     target: str
     used: str
     warning: str = ""
+    #: How the pool was split at ``used`` when it differs from the rule set's own split.
+    split: str = ""
 
 
 def choose_level(entry: Granularity, measured: Collection[str]) -> LevelChoice:
@@ -358,7 +367,7 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
     reviews = _Reader(document.get("reviews", {}), source, "[reviews]", errors)
     calendar = tuple(
         ReviewEntry(r.text("subject", required=True) or "?", r.text("reviewer"),
-                    r.months("every_months"))
+                    r.months("every_months"), r.day("last_reviewed"))
         for r in (_Reader(t, source, where, errors)
                   for where, t in _tables(reviews.table, "calendar", source, errors)))
     for entry in calendar:
@@ -389,7 +398,11 @@ def _ownership(r: _Reader) -> Ownership:
     unit = r.text("business_unit")
     if owner is Owner.BUSINESS_UNIT and pool is not None and unit is None:
         r.error("business_unit", "a pool owned by a business unit must name it")
-    return Ownership(owner, kind, pool, unit, r.text("answers") or "")
+    centre = r.text("cost_centre")
+    if centre is not None and (owner is not Owner.BUSINESS_UNIT or pool is None):
+        r.error("cost_centre", "only a pool owned by a business unit names the cost centre "
+                               "it is charged to", centre)
+    return Ownership(owner, kind, pool, unit, r.text("answers") or "", centre)
 
 
 def _granularity(r: _Reader) -> Granularity:
@@ -463,6 +476,7 @@ def to_toml(policy: Policy) -> str:
         out += ["[[ownership]]", *_fields([("kind", entry.kind), ("pool", entry.pool),
                                            ("owner", entry.owner.value),
                                            ("business_unit", entry.business_unit),
+                                           ("cost_centre", entry.cost_centre),
                                            ("answers", entry.answers)]), ""]
     for gran in policy.granularity:
         out += ["[[granularity]]", *_fields([("pool", gran.pool), ("level", gran.level)])]
@@ -483,7 +497,9 @@ def to_toml(policy: Policy) -> str:
     for review in policy.reviews:
         out += ["[[reviews.calendar]]", *_fields([("subject", review.subject),
                                                   ("reviewer", review.reviewer),
-                                                  ("every_months", review.every_months)]), ""]
+                                                  ("every_months", review.every_months),
+                                                  ("last_reviewed", review.last_reviewed)]),
+                ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -497,8 +513,10 @@ class Exclusion:
 
     Attributes:
         reason: ``below_capitalisation_threshold`` (expensed, not depreciated),
-            ``owned_by_business_unit`` (charged directly to its cost centre), ``immaterial``
-            (moved to the overhead pool), ``criticality_tier`` (moved to the tier's pool).
+            ``owned_by_business_unit`` (charged directly to its cost centre: an asset by the
+            depreciation journal, out of the run; a line of a pool the unit owns, in that pool,
+            to ``cost_centre``), ``immaterial`` (moved to the overhead pool),
+            ``criticality_tier`` (moved to the tier's pool).
     """
 
     reason: str

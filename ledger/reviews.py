@@ -60,7 +60,7 @@ def calendar_of(policy: Policy, subjects: Sequence[str]) -> list[ReviewEntry]:
     policy's default interval and reviewer."""
     own = {entry.subject: entry for entry in policy.reviews}
     entries = [ReviewEntry(entry.subject, entry.reviewer or policy.reviewer,
-                           entry.every_months or policy.review_months)
+                           entry.every_months or policy.review_months, entry.last_reviewed)
                for entry in policy.reviews]
     entries += [ReviewEntry(subject, policy.reviewer, policy.review_months)
                 for subject in subjects if subject not in own]
@@ -69,8 +69,9 @@ def calendar_of(policy: Policy, subjects: Sequence[str]) -> list[ReviewEntry]:
 
 def due_reviews(entries: Sequence[ReviewEntry], completed: Sequence[CompletedReview], *,
                 start: date, today: date) -> list[DueReview]:
-    """Each subject's next due date: its last completion (or ``start``, when the policy took
-    effect) plus its interval."""
+    """Each subject's next due date: its last completion (recorded, or the calendar's
+    ``last_reviewed`` from before reviews were recorded; else ``start``, when the rule set
+    took effect) plus its interval."""
     last: dict[str, date] = {}
     for review in completed:
         if review.completed_on > last.get(review.subject, date.min):
@@ -78,7 +79,8 @@ def due_reviews(entries: Sequence[ReviewEntry], completed: Sequence[CompletedRev
     found = []
     for entry in entries:
         months = entry.every_months or 3
-        since = last.get(entry.subject)
+        since = max((d for d in (last.get(entry.subject), entry.last_reviewed) if d),
+                    default=None)
         due = add_months(since or start, months)
         found.append(DueReview(entry.subject, entry.reviewer, months, due, since, due < today))
     return found

@@ -143,8 +143,9 @@ def ownership_cmd(ctx: click.Context, ruleset: str | None, as_json: bool) -> Non
         print_json(data)
         return
     for row in data["pools"]:
-        console.print(f"pool  {row['pool']:<16} {row['owner']:<14} answers: {row['answers']}",
-                      markup=False)
+        charged = f"  charged to {row['charged_to']}" if row.get("charged_to") else ""
+        console.print(f"pool  {row['pool']:<16} {row['owner']:<14} answers: {row['answers']}"
+                      f"{charged}", markup=False)
     for row in data["assets"]:
         console.print(f"asset {row['asset']:<16} {row['owner']:<14} answers: {row['answers']}",
                       markup=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.persistence.records import Base
@@ -53,4 +53,17 @@ class PolicyReviewRecord(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     notes: Mapped[str] = mapped_column(Text)
     checklist: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PolicyRunReportRecord(Base):
+    """What the policy did to one stored allocation run (``report_json`` of its
+    :class:`~ledger.policy.PolicyReport`), kept with the run so that statements read it by run
+    id. Written once with the run and never changed."""
+
+    __tablename__ = "policy_run_reports"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("allocation_runs.id"), primary_key=True)
+    policy: Mapped[str] = mapped_column(String(80))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

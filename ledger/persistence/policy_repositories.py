@@ -8,13 +8,18 @@ record.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledger.errors import ConflictError
-from ledger.persistence.policy_records import PolicyReviewRecord, PolicyVersionRecord
+from ledger.persistence.policy_records import (
+    PolicyReviewRecord,
+    PolicyRunReportRecord,
+    PolicyVersionRecord,
+)
 from ledger.policy import PolicyVersion, VersionStatus
 from ledger.reviews import CompletedReview
 
@@ -77,6 +82,18 @@ class SqlAlchemyPolicyRepository:
 
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(PolicyVersionRecord)) or 0
+
+    def save_report(self, run_id: int, *, policy: str, report: dict[str, Any],
+                    at: datetime) -> None:
+        """Keep a stored run's policy report with it (once: a run is stored once)."""
+        self.session.add(PolicyRunReportRecord(run_id=run_id, policy=policy, report=report,
+                                               created_at=at))
+        self.session.flush()
+
+    def report(self, run_id: int) -> dict[str, Any] | None:
+        """The policy report of stored run ``run_id``; None when no policy was active."""
+        record = self.session.get(PolicyRunReportRecord, run_id)
+        return None if record is None else dict(record.report)
 
 
 class SqlAlchemyReviewRepository:

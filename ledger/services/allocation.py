@@ -68,11 +68,13 @@ from ledger.money import round_to_currency
 from ledger.ports import UnitOfWork
 from ledger.reference import DriverQuantity
 from ledger.services.base import Changes, authorize, record_change
+from ledger.services.catalogue import catalogue_step
 from ledger.services.journals import replace_drafts
 from ledger.services.kubernetes import cluster_split, namespace_shares
-from ledger.services.policy import masked, policy_step, report_json
+from ledger.services.policy import keep_report, masked, policy_step, report_json
 from ledger.services.reference_data import set_driver_quantities
 from ledger.services.spot import spot_report, spot_split
+from ledger.services.transfer import transfer_in_run, transfer_split
 from ledger.staging import Staged
 
 SOURCE = "allocation"
@@ -430,6 +432,7 @@ def _sources(uow: UnitOfWork, store: Any, period: str, ruleset: RuleSet,
         billing = _WithService(store) if scoped else store
         # Kubernetes clusters' billing split by namespace or label usage (ledger.kubernetes).
         billing = cluster_split(uow, billing, period=period, ruleset=ruleset)
+        billing = transfer_split(uow, billing, store=store, period=period, ruleset=ruleset)
         # Spot and burstable resources split by run-time hours and credits (ledger.cloud_usage).
         sources.append(spot_split(uow, billing, period=period, ruleset=ruleset))
     for provider in (*POOL_SOURCES, *extra):
@@ -462,11 +465,15 @@ class AllocationRun:
 def _compute(uow: UnitOfWork, store: Any, period: str, version: RuleSetVersion, *,
              today: date, extra: Sequence[PoolSourceProvider] = ()) -> AllocationResult:
     ruleset = version.ruleset()
+    # Pools split by a catalogue service reach its subscribers (ledger.catalogue_targets).
+    ruleset, service_drivers = catalogue_step(uow, period=period, ruleset=ruleset)
+    step = policy_step(uow, period=period, ruleset=ruleset)  # the allocation policy, if any
+    if step is not None:
+        ruleset = step.ruleset  # pools without their metering split by a coarser driver
     exceptions = [e.exception for e in uow.allocation_exceptions.list()]
     drivers = [q for name in _driver_names(ruleset)
-               for q in uow.drivers.for_period(name, period)]
+               for q in uow.drivers.for_period(name, period)] + service_drivers
     sources = _sources(uow, store, period, ruleset, exceptions, extra)
-    step = policy_step(uow, period=period, ruleset=ruleset)  # the allocation policy, if any
     result = allocate_period(period=period, ruleset=ruleset,
                              sources=step.wrap(sources) if step else sources,
                              drivers=drivers, cost_centres=uow.cost_centres.list())
@@ -524,6 +531,7 @@ def allocate(*, uow: UnitOfWork, store: Any, period: str, ruleset: str | None = 
                                        entries=[]).deleted
         uow.allocation_runs.supersede(old.id)
     run_id = _store(uow, result, version, period)
+    keep_report(uow, run_id, result.policy)  # the policy report, read by run id
     # The run's event first, then one event per draft journal (replace_drafts records them).
     record_change(uow, action="allocation.run", entity="allocation_run", key=str(run_id),
                   before={"superseded_runs": [r.id for r in previous]} if previous else None,
@@ -645,7 +653,9 @@ def explain_run(*, uow: UnitOfWork, store: Any, run_id: int, cost_centre: str,
     if version.ruleset().spot:  # spot and burstable costs by workload, and any left unsplit
         head["spot"] = spot_report(uow=uow, store=store, period=run.period,
                                    ruleset=version.ruleset())
-    if uow.flow_logs.aggregates(run.period):  # data transfer by the originating team's bytes
+    if version.ruleset().transfer:  # the run's own transfer split lines (ledger.transfer_split)
+        head.update(transfer_in_run(uow=uow, run_id=run.id, cost_centre=cost_centre))
+    elif uow.flow_logs.aggregates(run.period):  # data transfer by the originating team's bytes
         from ledger.services.transfer import transfer_shares_of
 
         head["transfer_shares"] = transfer_shares_of(uow=uow, store=store, period=run.period,

@@ -4,15 +4,23 @@ an allocation run.
 Versions mirror rule sets: an import saves a new draft version whose text never changes (the
 same content again changes nothing), activation retires the version active before, and both are
 audited. The run step (:class:`PolicyStep`) is applied by :mod:`ledger.services.allocation`
-around the pure engine, as the exceptions register is, without editing any rule:
+around the pure engine, as the exceptions register is, without editing any stored rule:
 
+- before the engine, a pool whose metering is missing in the period gets, for this run, its
+  shared rule split by the coarser level's driver (evenly among its targets at an unmetered
+  level), so the fallback changes the split and not only the report;
 - before the engine, cost lines out of scope leave IT's pools: depreciation of assets below the
   capitalisation threshold (expensed, not depreciated) and of assets a business unit owns
-  (already charged directly to its cost centre by the depreciation journal); immaterial lines
-  of a pool move to the overhead pool; lines of assets in a criticality tier move to its pool;
+  (already charged directly to its cost centre by the depreciation journal); lines of assets in
+  a criticality tier move to its pool; lines of a pool a business unit owns become direct costs
+  of that unit's cost centre (no shared rule, no overhead); lines below their pool's
+  materiality threshold move to the overhead pool. Billing lines, whose pool only the mapping
+  rules know, are first mapped with the engine's own mapper, so all of this applies to them;
 - after it, cost centres in showback or shadow chargeback have their lines shown but not
-  charged, and the run's :class:`~ledger.policy.PolicyReport` lists everything left out and why,
-  the granularity each pool got, and both figures of every cost centre whose mode is set.
+  charged, and the run's :class:`~ledger.policy.PolicyReport` lists everything left out and why
+  (billing lines summed per reason and pool), the granularity each pool got and how it was
+  split, and both figures of every cost centre whose mode is set. :func:`keep_report` stores
+  it with the run.
 """
 
 from __future__ import annotations
@@ -27,9 +35,10 @@ from typing import Any
 
 from ledger.access import Permission
 from ledger.allocation import AllocationResult, AllocationSource, BillingSource, CostLine, RuleSet
-from ledger.allocation.engine import _journals, _period_bounds
+from ledger.allocation.engine import _journals, _Mapper, _period_bounds, _valid_codes
 from ledger.errors import ConflictError, NotFoundError
 from ledger.policy import (
+    LEVELS,
     Exclusion,
     LevelChoice,
     Mode,
@@ -46,6 +55,7 @@ from ledger.policy import (
     to_toml,
 )
 from ledger.ports import UnitOfWork
+from ledger.reference import CostCentre
 from ledger.services.base import Changes, authorize, business_units_of, record_change
 
 # -- versions ------------------------------------------------------------------------------------
@@ -143,7 +153,8 @@ def active_policy(uow: UnitOfWork) -> Policy | None:
 def ownership_report(*, uow: UnitOfWork, ruleset: RuleSet | None = None) -> dict[str, Any]:
     """Every asset and pool with its owner (central IT or a business unit) and who answers for
     it: for an asset, its cost centre and that centre's business unit; for a pool, the pool's
-    owning cost centre."""
+    owning cost centre, and for a pool a business unit owns, the cost centre it is charged
+    to directly (``charged_to``)."""
     authorize(uow, Permission.READ, doing="read the ownership report")
     policy = active_policy(uow)
     units = _units(uow)
@@ -159,11 +170,15 @@ def ownership_report(*, uow: UnitOfWork, ruleset: RuleSet | None = None) -> dict
                                    (asset.cost_centre if owner is Owner.BUSINESS_UNIT
                                     else "central IT"))})
     pools = []
+    centres = uow.cost_centres.list()
     for pool in ruleset.pools if ruleset else ():
         rule = policy.owner_of_pool(pool.id) if policy else None
         owner = rule.owner if rule else Owner.IT
+        unit = rule.business_unit if rule else None
+        charged = (rule.cost_centre or _top_centre(centres, unit)) if (
+            rule and owner is Owner.BUSINESS_UNIT and unit) else None
         pools.append({"pool": pool.id, "name": pool.name, "owner": owner.value,
-                      "business_unit": rule.business_unit if rule else None,
+                      "business_unit": unit, "charged_to": charged,
                       "answers": (rule.answers if rule and rule.answers else pool.owner)})
     return {"policy": None if policy is None else policy.label, "assets": assets,
             "pools": pools}
@@ -195,73 +210,196 @@ class _PolicySource:
                 yield kept
 
 
+#: Mapping outcomes that name the pool a billing line goes to (``unallocated`` ones stay so).
+_POOLED = frozenset({"direct", "shared", "idle", "origin"})
+
+
 class PolicyStep:
-    """The active policy applied to one run (see the module's docstring)."""
+    """The active policy applied to one run (see the module's docstring).
+
+    ``ruleset`` is the rule set the run uses: the one given, with the shared rule of each pool
+    whose metering is missing in the period split by its coarser level's driver instead
+    (evenly among its targets when that level is unmetered)."""
 
     def __init__(self, policy: Policy, *, period: str, ruleset: RuleSet,
                  assets: Mapping[str, Any], units: Mapping[str, str | None],
-                 measured: frozenset[str]) -> None:
+                 measured: frozenset[str], cost_centres: Sequence[CostCentre] = ()) -> None:
         self.policy = policy
         self.period = period
-        self.ruleset = ruleset
         self.pools = {pool.id for pool in ruleset.pools}
         self.assets = assets
         self.units = units
         self.measured = measured
         self.exclusions: list[Exclusion] = []
+        self.grouped: dict[tuple[Any, ...], list[Any]] = {}
         self.warnings: list[str] = []
+        start, end = _period_bounds(period)
+        self.valid = _valid_codes(cost_centres, start, end)
+        self.owned = self._owned_pools(cost_centres)
+        self.choices = {entry.pool: choose_level(entry, measured)
+                        for entry in policy.granularity if entry.pool in self.pools}
+        self.ruleset = self._fallback(ruleset)
+        self.mapper: _Mapper | None = None
 
     def wrap(self, sources: Sequence[Any]) -> list[Any]:
         return [_PolicySource(source, self) for source in sources]
 
+    # -- before the engine: one line at a time -------------------------------------------------
+
     def _decide(self, line: CostLine) -> CostLine | None:
-        asset = self.assets.get(line.attribute("asset_tag") or "") if (
-            line.origin == "depreciation") else None
-        if asset is not None:
-            cost = next((b.terms.cost for b in asset[1]), asset[0].purchase_cost)
-            if not self.policy.capitalised(cost):
-                self._exclude("below_capitalisation_threshold", line,
-                              f"cost {cost} is below the capitalisation threshold "
-                              f"{self.policy.capitalisation_threshold}: expensed, not "
-                              f"depreciated")
-                return None
-            if self.policy.owner_of_kind(asset[0].kind.value).owner is Owner.BUSINESS_UNIT:
-                unit = self.units.get(line.cost_centre or "")
-                self._exclude("owned_by_business_unit", line,
-                              f"owned by business unit {unit or '(none)'}: charged directly "
-                              f"to cost centre {line.cost_centre}, through no IT pool")
-                return None
-            tier = self.policy.tier_of(asset[0].kind.value,
-                                       asset[0].environment.value if asset[0].environment
-                                       else None)
-            if tier is not None and tier.pool in self.pools and tier.pool != line.pool:
-                self._exclude("criticality_tier", line, f"{tier.name} carries its own pool",
-                              to_pool=tier.pool)
-                line = dataclasses.replace(line, pool=tier.pool)
-        threshold = self.policy.materiality_of(line.pool)
+        found = self._asset_scope(line)
+        if found is None or found is not line:  # left out, or in its tier's own pool
+            return found
+        if line.pool is None and line.cost_centre is None:  # billing: the mapping decides
+            outcome = self._mapping(line)
+            if outcome.kind not in _POOLED or outcome.pool is None:
+                return line
+            pool, centre, rule = outcome.pool, outcome.cost_centre, outcome.rule
+        else:
+            pool, centre, rule = line.pool or self.ruleset.default_pool, line.cost_centre, None
+        owned = self.owned.get(pool or "")
+        if owned is not None:
+            return self._owned_line(line, pool or "", centre, rule, *owned)
+        threshold = self.policy.materiality_of(pool)
         if threshold is not None and abs(line.amount) < threshold:
             overhead = self.policy.overhead_pool
-            if overhead in self.pools and overhead != line.pool:
-                self._exclude("immaterial", line, f"below pool {line.pool}'s materiality "
-                              f"threshold {threshold}", to_pool=overhead)
+            if overhead in self.pools and overhead != pool:
+                self._exclude("immaterial", line, f"below pool {pool}'s materiality threshold "
+                              f"{threshold}" + (f" (mapping rule {rule})" if rule else ""),
+                              pool=pool, to_pool=overhead, cost_centre=centre)
                 return dataclasses.replace(line, pool=overhead, cost_centre=None)
             self._warn(f"overhead pool {overhead} is not in rule set {self.ruleset.label}: "
-                       f"immaterial costs of pool {line.pool} stay in it")
+                       f"immaterial costs of pool {pool} stay in it")
         return line
 
+    def _asset_scope(self, line: CostLine) -> CostLine | None:
+        """Depreciation of an asset: out of scope below the capitalisation threshold or when a
+        business unit owns its kind; into its criticality tier's pool (where it stays: a tier's
+        cost is never immaterial overhead)."""
+        asset = self.assets.get(line.attribute("asset_tag") or "") if (
+            line.origin == "depreciation") else None
+        if asset is None:
+            return line
+        cost = next((b.terms.cost for b in asset[1]), asset[0].purchase_cost)
+        if not self.policy.capitalised(cost):
+            self._exclude("below_capitalisation_threshold", line,
+                          f"cost {cost} is below the capitalisation threshold "
+                          f"{self.policy.capitalisation_threshold}: expensed, not depreciated")
+            return None
+        if self.policy.owner_of_kind(asset[0].kind.value).owner is Owner.BUSINESS_UNIT:
+            unit = self.units.get(line.cost_centre or "")
+            self._exclude("owned_by_business_unit", line,
+                          f"owned by business unit {unit or '(none)'}: charged directly to "
+                          f"cost centre {line.cost_centre}, through no IT pool")
+            return None
+        tier = self.policy.tier_of(asset[0].kind.value,
+                                   asset[0].environment.value if asset[0].environment else None)
+        if tier is not None and tier.pool not in self.pools:
+            self._warn(f"tier {tier.name}'s pool {tier.pool} is not in rule set "
+                       f"{self.ruleset.label}: its assets stay in the pools they are in")
+        elif tier is not None and tier.pool != line.pool:
+            self._exclude("criticality_tier", line, f"{tier.name} carries its own pool",
+                          to_pool=tier.pool)
+            return dataclasses.replace(line, pool=tier.pool)
+        return line
+
+    def _mapping(self, line: CostLine) -> Any:
+        """Where the rule set's mapping sends a billing line (the engine's own mapper)."""
+        if self.mapper is None:
+            self.mapper = _Mapper(self.ruleset, self.valid)
+        return self.mapper.outcome(line)
+
+    def _owned_line(self, line: CostLine, pool: str, centre: str | None, rule: str | None,
+                    unit: str, named: str) -> CostLine:
+        """A line of a pool a business unit owns: a direct cost of the unit's cost centre (the
+        one it already names if that belongs to the unit), through no IT pool or shared rule."""
+        target = centre if centre is not None and self.units.get(centre) == unit else named
+        self._exclude("owned_by_business_unit", line,
+                      f"pool {pool} is owned by business unit {unit}: charged directly to cost "
+                      f"centre {target}, through none of IT's pools or shared rules"
+                      + (f" (mapping rule {rule})" if rule else ""),
+                      pool=pool, cost_centre=target)
+        return dataclasses.replace(line, pool=pool, cost_centre=target)
+
     def _exclude(self, reason: str, line: CostLine, detail: str, *,
-                 to_pool: str | None = None) -> None:
-        self.exclusions.append(Exclusion(reason, line.reference, line.origin, line.currency,
-                                         line.amount, line.pool, to_pool, line.cost_centre,
-                                         detail))
+                 to_pool: str | None = None, pool: str | None = None,
+                 cost_centre: str | None = None) -> None:
+        """Report a line the policy moved; billing lines (no reference of their own) are
+        reported summed per reason, pool, target and detail, not one cost group each."""
+        pool = pool or line.pool
+        centre = cost_centre or line.cost_centre
+        if line.reference:
+            self.exclusions.append(Exclusion(reason, line.reference, line.origin,
+                                             line.currency, line.amount, pool, to_pool, centre,
+                                             detail))
+            return
+        key = (reason, line.origin, line.currency, pool, to_pool, centre, detail)
+        found = self.grouped.setdefault(key, [Decimal(0), 0])
+        found[0] += line.amount
+        found[1] += 1
 
     def _warn(self, text: str) -> None:
         if text not in self.warnings:
             self.warnings.append(text)
 
+    def _all_exclusions(self) -> list[Exclusion]:
+        grouped = [Exclusion(reason, f"{count} {origin} cost line{'s' * (count != 1)}",
+                             origin, currency, amount, pool, to_pool, centre, detail)
+                   for (reason, origin, currency, pool, to_pool, centre, detail),
+                   (amount, count) in sorted(self.grouped.items(), key=lambda kv: repr(kv[0]))]
+        return self.exclusions + grouped
+
+    # -- ownership and granularity, decided once per run ---------------------------------------
+
+    def _owned_pools(self, centres: Sequence[CostCentre]) -> dict[str, tuple[str, str]]:
+        """pool -> (business unit, its cost centre) for the pools a business unit owns."""
+        found = {}
+        for entry in self.policy.ownership:
+            if (entry.pool is None or entry.owner is not Owner.BUSINESS_UNIT
+                    or entry.pool not in self.pools or entry.business_unit is None):
+                continue
+            centre = entry.cost_centre or _top_centre(centres, entry.business_unit)
+            if centre is None:
+                self._warn(f"pool {entry.pool} is owned by business unit {entry.business_unit}"
+                           f", which has no single top cost centre: name its cost_centre in the"
+                           f" policy; until then the pool is allocated as IT's")
+                continue
+            found[entry.pool] = (entry.business_unit, centre)
+        return found
+
+    def _fallback(self, ruleset: RuleSet) -> RuleSet:
+        """The rule set with each pool that fell back to a coarser level split at that level."""
+        entries = {entry.pool: entry for entry in self.policy.granularity}
+        shared = []
+        for rule in ruleset.shared:
+            choice = self.choices.get(rule.pool)
+            if choice is None or choice.used == choice.target or rule.driver is None:
+                shared.append(rule)
+                continue
+            metering = dict(entries[rule.pool].metering)
+            finer = {driver for level, driver in metering.items()
+                     if LEVELS.index(level) < LEVELS.index(choice.used)}
+            if rule.driver not in finer:  # the rule does not need the missing metering
+                shared.append(rule)
+                continue
+            if rule.tiers:
+                self._warn(f"pool {rule.pool}: rule {rule.id} prices {rule.driver} on a rate "
+                           f"card, which a coarser driver cannot replace; it stays as written")
+                shared.append(rule)
+                continue
+            driver = metering.get(choice.used)
+            if driver is not None:
+                shared.append(dataclasses.replace(rule, driver=driver, capacity=None))
+                split = f"split by {driver} per {choice.used} instead of {rule.driver}"
+            else:
+                shared.append(dataclasses.replace(rule, driver=None, even=True, capacity=None))
+                split = (f"split evenly among the {len(rule.targets)} targets of rule {rule.id} "
+                         f"(no metering per {choice.used}) instead of by {rule.driver}")
+            self.choices[rule.pool] = dataclasses.replace(choice, split=split)
+        return dataclasses.replace(ruleset, shared=tuple(shared))
+
     def levels(self) -> list[LevelChoice]:
-        return [choose_level(entry, self.measured) for entry in self.policy.granularity
-                if entry.pool in self.pools]
+        return list(self.choices.values())
 
     def finish(self, result: AllocationResult) -> AllocationResult:
         """Charging modes on the finished result, the report, and a fingerprint that covers
@@ -291,10 +429,12 @@ class PolicyStep:
                     posted=sum((li.amount for li in group if li.charged), Decimal(0)),
                     change_on=entry.change_on, then=entry.then))
         levels = self.levels()
+        exclusions = self._all_exclusions()
         report = PolicyReport(self.policy.label, content_hash(self.policy),
-                              tuple(self.exclusions), tuple(levels), tuple(figures),
-                              tuple(self.warnings) + tuple(c.warning for c in levels
-                                                           if c.warning))
+                              tuple(exclusions), tuple(levels), tuple(figures),
+                              tuple(self.warnings) + tuple(
+                                  f"{c.warning}; {c.split}" if c.split else c.warning
+                                  for c in levels if c.warning))
         journals = result.journals
         if changed:
             pools = {pool.id: pool for pool in self.ruleset.pools}
@@ -307,7 +447,7 @@ class PolicyStep:
         fingerprint = hashlib.sha256(json.dumps({
             "run": result.fingerprint, "policy": report.policy_hash,
             "exclusions": [[e.reason, e.reference, e.origin, format(e.amount, "f"),
-                            e.to_pool] for e in self.exclusions],
+                            e.to_pool, e.cost_centre] for e in exclusions],
         }, sort_keys=True).encode()).hexdigest()
         return dataclasses.replace(result, lines=tuple(lines), journals=tuple(journals),
                                    fingerprint=fingerprint, policy=report)
@@ -326,7 +466,22 @@ def policy_step(uow: UnitOfWork, *, period: str, ruleset: RuleSet) -> PolicyStep
     drivers = {driver for entry in policy.granularity for _, driver in entry.metering}
     measured = frozenset(d for d in drivers if uow.drivers.for_period(d, period))
     return PolicyStep(policy, period=period, ruleset=ruleset, assets=assets,
-                      units=_units(uow), measured=measured)
+                      units=_units(uow), measured=measured,
+                      cost_centres=uow.cost_centres.list())
+
+
+def _top_centre(centres: Sequence[CostCentre], unit: str) -> str | None:
+    """The business unit's one top cost centre (in the unit, its parent outside it), if one."""
+    of_unit = {c.code: c for c in centres if c.business_unit == unit}
+    tops = [code for code, c in of_unit.items() if c.parent is None or c.parent not in of_unit]
+    return tops[0] if len(tops) == 1 else None
+
+
+def keep_report(uow: UnitOfWork, run_id: int, report: PolicyReport | None) -> None:
+    """Store a run's policy report with the run (statements read it by run id)."""
+    if report is not None:
+        uow.policies.save_report(run_id, policy=report.policy, report=report_json(report) or {},
+                                 at=uow.clock.now())
 
 
 def report_json(report: PolicyReport | None) -> dict[str, Any] | None:
@@ -340,7 +495,8 @@ def report_json(report: PolicyReport | None) -> dict[str, Any] | None:
                       "to_pool": e.to_pool, "cost_centre": e.cost_centre, "detail": e.detail}
                      for e in report.exclusions],
         "granularity": [{"pool": c.pool, "target": c.target, "used": c.used,
-                         "warning": c.warning or None} for c in report.levels],
+                         "warning": c.warning or None, "split": c.split or None}
+                        for c in report.levels],
         "charging": [{"cost_centre": f.cost_centre, "business_unit": f.business_unit,
                       "mode": f.mode.value, "currency": f.currency,
                       "showback": format(f.showback, "f"),
@@ -363,6 +519,7 @@ def capitalised(policy: Policy | None, cost: Decimal | None) -> bool:
     return policy is None or policy.capitalised(cost)
 
 
-__all__ = ["PolicyStep", "activate_policy", "active_policy", "import_policy", "list_policies",
-           "masked", "ownership_report", "policy_step", "report_json", "show_policy"]
+__all__ = ["PolicyStep", "activate_policy", "active_policy", "import_policy", "keep_report",
+           "list_policies", "masked", "ownership_report", "policy_step", "report_json",
+           "show_policy"]
 

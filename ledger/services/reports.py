@@ -9,25 +9,38 @@ module gathers them and renders nothing (the client writes XLSX, PDF and HTML).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from ledger.access import Permission
 from ledger.allocation.stored import RunStatus, StoredLine, StoredRun
 from ledger.asset import LifecycleStatus
-from ledger.errors import InputError, NotFoundError
+from ledger.catalogue_targets import service_of, service_pools
+from ledger.errors import InputError, InputErrors, NotFoundError
 from ledger.money import round_to_currency
 from ledger.ports import UnitOfWork
 from ledger.reports.disputes import dispute_rates
 from ledger.reports.forecast import (
+    RECENT,
+    ForecastPoint,
+    KnownChange,
     accuracy,
+    apply_known_changes,
     mean_absolute_percentage_error,
     seasonal_forecast,
+    shift,
 )
-from ledger.reports.kpis import HIGHER_IS_BETTER, allocation_shares, compare, tag_coverage
+from ledger.reports.kpis import (
+    HIGHER_IS_BETTER,
+    Benchmark,
+    allocation_shares,
+    compare,
+    tag_coverage,
+)
 from ledger.reports.statement import ShadowFigure, Statement, build_statement
 from ledger.services.base import Changes, authorize, record_change
+from ledger.staging import Staged, index_unique
 
 #: How many earlier periods a statement's trend shows.
 TREND_PERIODS = 6
@@ -70,7 +83,9 @@ def _bases(uow: UnitOfWork, run: StoredRun, cost_centre: str) -> dict[tuple[str,
         return {}
     bases = {}
     for rule in version.ruleset().shared:
-        if rule.driver:
+        if rule.driver and service_of(rule.driver):
+            text = _service_basis(uow, rule.driver, run.period, cost_centre)
+        elif rule.driver:
             quantities = {q.cost_centre: q.quantity
                           for q in uow.drivers.for_period(rule.driver, run.period)}
             total = sum(quantities.values(), Decimal(0))
@@ -83,17 +98,49 @@ def _bases(uow: UnitOfWork, run: StoredRun, cost_centre: str) -> dict[tuple[str,
         else:
             text = f"evenly among {len(rule.targets)}"
         bases[(rule.id, "shared")] = text
+    from ledger.services.cloud_basis import cloud_bases  # a cluster's namespace, spot workload
+
+    bases.update(cloud_bases(uow, run, cost_centre))
     return bases
+
+
+def _service_basis(uow: UnitOfWork, driver: str, period: str, cost_centre: str) -> str:
+    """The sentence behind a charge that came through a catalogue service: the tier, the units
+    and their value against all subscriptions of the service."""
+    from ledger.services.catalogue import subscription_weights
+
+    code, at_rate = service_of(driver) or ("", False)
+    service = uow.catalogue.service(code)
+    if service is None:
+        return f"through service {code}"
+    found = subscription_weights(uow, service, period)
+    own = next((w for w in found if w.cost_centre == cost_centre), None)
+    if own is None:
+        return f"through service {code} {service.name}"
+    units = f"{own.quantity:f} {service.unit} at {own.tier} {own.rate:f}"
+    if at_rate:
+        return f"service {code} at the catalogue rate: {units} = {own.price:f} {service.currency}"
+    total = sum((w.value for w in found), Decimal(0))
+    share = f" ({own.value / total:.2%})" if total else ""
+    return (f"service {code} by subscription: {units} = {own.value:f} of {total:f} "
+            f"subscribed{share}")
+
+
+def _services(uow: UnitOfWork, run: StoredRun) -> dict[str, str]:
+    """Pool id -> catalogue service code, for the pools of the run's rule set that are
+    services (see :mod:`ledger.catalogue_targets`)."""
+    version = uow.rulesets.get(run.ruleset_name, run.ruleset_version)
+    if version is None:
+        return {}
+    return {pool: basis.service for pool, basis in service_pools(version.ruleset()).items()}
 
 
 def _charging(uow: UnitOfWork, run: StoredRun, cost_centre: str
               ) -> tuple[str | None, list[ShadowFigure]]:
     """The cost centre's charging mode and, in shadow chargeback, both figures, as the run's
-    policy report recorded them (the run's audit event: the stored lines keep only what was
+    policy report recorded them (kept with the run: the stored lines keep only what was
     posted, so the would-be chargeback is read from the report, never recomputed)."""
-    event = next((c.event for c in reversed(uow.audit.since(run.created_at))
-                  if c.event.action == "allocation.run" and c.event.key == str(run.id)), None)
-    report = (event.after or {}).get("policy") if event is not None else None
+    report = uow.policies.report(run.id)
     figures = [f for f in (report or {}).get("charging", ())
                if f["cost_centre"] == cost_centre]
     if not figures:
@@ -120,7 +167,7 @@ def statement(*, uow: UnitOfWork, cost_centre: str, period: str) -> Statement:
         history=current_lines(uow, before=period, limit=TREND_PERIODS),
         bases=_bases(uow, run, cost_centre),
         budget=budget.amount if budget else None, budget_currency=budget.currency if budget
-        else None, mode=mode, shadow=shadow)
+        else None, mode=mode, shadow=shadow, services=_services(uow, run))
 
 
 def statements(*, uow: UnitOfWork, period: str) -> list[Statement]:
@@ -153,19 +200,64 @@ def forecast(*, uow: UnitOfWork, period: str, horizon: int = 3,
     if horizon < 1:
         raise InputError("the horizon is one period or more", field="horizon", value=horizon)
     lines = current_lines(uow)
-    history = _history({p: ls for p, ls in lines.items() if p <= period})
+    known = {p: ls for p, ls in lines.items() if p <= period}
+    history = _history(known)
+    changes: dict[str, list[KnownChange]] = defaultdict(list)
+    for change in uow.known_changes.list(cost_centre=cost_centre):
+        changes[change.cost_centre].append(change)
+    for change in (c for found in changes.values() for c in found):
+        if change.amount is not None and change.currency:  # a new team: no history yet
+            history.setdefault((change.cost_centre, change.currency), {})
+    pool_service = _pool_services(uow, known)
     rows = []
     for (centre, currency), series in sorted(history.items()):
         if cost_centre and centre != cost_centre:
             continue
+        baseline = seasonal_forecast(series, after=period, periods=horizon, currency=currency) \
+            if series else [ForecastPoint(shift(period, step), currency, Decimal(0), NO_HISTORY)
+                            for step in range(1, horizon + 1)]
+        adjusted, applied = apply_known_changes(
+            baseline, changes.get(centre, ()), _recent_shares(known, centre, currency,
+                                                              pool_service))
         rows.append({"cost_centre": centre, "currency": currency, "history": dict(series),
-                     "forecast": seasonal_forecast(series, after=period, periods=horizon,
-                                                   currency=currency)})
+                     "baseline": baseline, "known_changes": applied, "forecast": adjusted})
     actuals = {(c, p, cur): amount for (c, cur), series in _history(lines).items()
                for p, amount in series.items()}
     checked = accuracy(uow.forecasts.list(cost_centre=cost_centre), actuals)
     return {"period": period, "horizon": horizon, "cost_centres": rows, "accuracy": checked,
             "mean_absolute_percentage_error": mean_absolute_percentage_error(checked)}
+
+
+#: The baseline method of a cost centre without history (only known changes forecast it).
+NO_HISTORY = "no_history"
+
+
+def _pool_services(uow: UnitOfWork, known: Mapping[str, list[StoredLine]]) -> dict[str, str]:
+    """Pool -> catalogue service in the rule set of the latest run known (see
+    :mod:`ledger.catalogue_targets`): a known change of a service scales that pool's part."""
+    if not known:
+        return {}
+    try:
+        return _services(uow, current_run(uow, max(known)))
+    except NotFoundError:
+        return {}
+
+
+def _recent_shares(known: Mapping[str, list[StoredLine]], centre: str, currency: str,
+                   pool_service: Mapping[str, str]) -> dict[str, Decimal]:
+    """Each pool's (and ``service:CODE``'s) share of the cost centre's allocation over the
+    latest periods the baseline is made from."""
+    recent = sorted(known)[-RECENT:]
+    parts: dict[str, Decimal] = defaultdict(Decimal)
+    total = Decimal(0)
+    for period in recent:
+        for line in known[period]:
+            if line.cost_centre == centre and line.currency == currency:
+                parts[line.pool] += line.amount
+                if line.pool in pool_service:
+                    parts[f"service:{pool_service[line.pool]}"] += line.amount
+                total += line.amount
+    return {name: amount / total for name, amount in parts.items()} if total else {}
 
 
 def save_forecast(*, uow: UnitOfWork, period: str, horizon: int = 3) -> Changes:
@@ -234,6 +326,8 @@ def kpis(*, uow: UnitOfWork, period: str) -> dict[str, Any]:
         "tag_coverage": _fraction(coverage["by_amount"]),
         "reconciliation_match_rate": _fraction(_match_rate(uow)),
         "dispute_rate": _fraction(rates[0].rate if rates else Decimal(0)),
+        "dispute_amount_rate": _fraction((rates[0].amount_rate(currency) or Decimal(0))
+                                         if rates and currency else Decimal(0)),
         "cost_per_employee": units["cost_per_employee"],
         "cost_per_device": units["cost_per_device"],
     }
@@ -258,3 +352,42 @@ def set_benchmark(*, uow: UnitOfWork, kpi: str, value: Decimal, source: str | No
                   after={"value": value, "source": source})
     return Changes(frozenset({"benchmark"}), created=0 if before else 1,
                    updated=1 if before else 0)
+
+
+def import_benchmarks(*, uow: UnitOfWork, benchmarks: Sequence[Staged[Benchmark]],
+                      reason: str | None = None) -> Changes:
+    """Set the benchmarks of a file, all or nothing: every row is checked first (an unknown KPI
+    or a KPI twice names its file, row and field); a value equal to the stored one is left
+    alone, so the same file again changes nothing."""
+    authorize(uow, Permission.MANAGE_BENCHMARKS, doing="set KPI benchmarks")
+    errors = [item.error(f"unknown KPI; KPIs are {', '.join(HIGHER_IS_BETTER)}", field="kpi",
+                         value=item.value.kpi)
+              for item in benchmarks if item.value.kpi not in HIGHER_IS_BETTER]
+    index_unique(benchmarks, lambda b: b.kpi, what="KPI", field="kpi", errors=errors)
+    if errors:
+        raise InputErrors(errors, source=benchmarks[0].source if benchmarks else None)
+    total = Changes(frozenset({"benchmark"}))
+    for item in benchmarks:
+        total += _set_benchmark(uow, item.value.kpi, item.value.value, item.value.source,
+                                reason)
+    return total
+
+
+def _set_benchmark(uow: UnitOfWork, kpi: str, value: Decimal, source: str | None,
+                   reason: str | None) -> Changes:
+    before = uow.benchmarks.set(kpi, value, source=source, updated_by=uow.actor.login,
+                                updated_at=uow.clock.now())
+    if before == (value, source):
+        return Changes(frozenset({"benchmark"}), unchanged=1)
+    record_change(uow, action="benchmark.set", entity="benchmark", key=kpi,
+                  before={"value": before[0], "source": before[1]} if before else None,
+                  after={"value": value, "source": source}, reason=reason)
+    return Changes(frozenset({"benchmark"}), created=0 if before else 1,
+                   updated=1 if before else 0)
+
+
+def list_benchmarks(*, uow: UnitOfWork) -> list[Benchmark]:
+    """The benchmarks entered or imported, by KPI."""
+    authorize(uow, Permission.READ, doing="read KPI benchmarks")
+    return [Benchmark(kpi, value, source)
+            for kpi, (value, source) in sorted(uow.benchmarks.all().items())]

@@ -161,19 +161,21 @@ def test_the_policy_view_lists_versions_and_only_the_named_reviewer_completes_a_
         uow.commit()
 
     controller_window, controller = _policy_view(qtbot, open_window, month_end_app, "dave")
-    assert controller.versions_model.rows()[0][:3] == (1, controller.page.shown.name, "draft")
+    # The demo's own policy (client/demo_policy.py) is version 1; the import is version 2.
+    assert [row[:3] for row in controller.versions_model.rows()] == [
+        (2, "default", "draft"), (1, "meridian", "active")]
     controller.versions_table.selectRow(0)
     assert controller.activate_button.isEnabled()
     controller.activate_reason.setText("first policy")
     qtbot.mouseClick(controller.activate_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: controller.versions_model.rows()[0][2] == "active"
-                    and idle(controller_window), timeout=30000)
+    qtbot.waitUntil(lambda: [r[2] for r in controller.versions_model.rows()] == [
+        "active", "retired"] and idle(controller_window), timeout=30000)
     with month_end_app.uow(read_only=True) as uow:
         subjects = [r.subject for r in review_service.list_reviews(uow=uow)]
         assert policy_service.show_policy(uow=uow).activated_by == "dave"
 
     _window, view = _policy_view(qtbot, open_window, month_end_app, "carol")
-    assert "version 1 (active)" in view.policy_state.text() and view.text.isReadOnly()
+    assert "version 2 (active)" in view.policy_state.text() and view.text.isReadOnly()
     assert 'reviewer = "dave"' in view.text.toPlainText()
     view.versions_table.selectRow(0)
     assert not view.activate_button.isEnabled()  # a controller activates

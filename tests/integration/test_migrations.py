@@ -11,7 +11,9 @@ from ledger.services.status import status_summary
 #: Status counts of tables that later revisions add: a downgrade below them drops their rows,
 #: so an upgrade cannot bring them back and they are left out of the comparison.
 ADDED_AFTER_0003 = {"allocation_runs", "discovery_records", "licence_entitlements",
-                    "software_installations"}
+                    "software_installations",
+                    # from the policy's review calendar (policy_versions, 0015)
+                    "overdue_reviews"}
 
 
 def _kept(summary: dict) -> dict:

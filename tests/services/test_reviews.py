@@ -78,3 +78,28 @@ def test_completing_a_review_is_audited_and_moves_the_next_due_date(company) -> 
         ("ruleset:it", "changes_needed", "M1 matches nothing")]
     assert len(event[0].after["checklist"]) == len(items) == 4
     assert status["overdue_reviews"] == 5 and review_id >= 1
+
+
+def test_a_review_done_before_the_tool_counts_from_its_date_and_one_after_it_wins(app) -> None:
+    company = PolicyCompany(app)  # rule set activated today, 2026-11-27: nothing due yet
+    company.set_policy(policy() + """
+[[reviews.calendar]]
+subject = "pool:cloud"
+reviewer = "dave"
+last_reviewed = 2026-05-15
+""")
+    with company.app.uow(read_only=True) as uow:
+        found = {d.subject: d for d in reviews.list_reviews(uow=uow)}
+        status = status_summary(uow=uow)
+        text = uow.policies.active().text
+    assert "last_reviewed = 2026-05-15" in text  # kept in the saved version
+    assert (found["pool:cloud"].due_on, found["pool:cloud"].overdue) == (date(2026, 8, 15), True)
+    assert found["pool:cloud"].last_completed == date(2026, 5, 15)
+    assert not found["ruleset:it"].overdue and status["overdue_reviews"] == 1
+    with company.as_("dave")() as uow:
+        reviews.complete_review(uow=uow, subject="pool:cloud", outcome="no_change",
+                                notes="split still right")
+        uow.commit()
+    with company.app.uow(read_only=True) as uow:
+        found = {d.subject: d for d in reviews.list_reviews(uow=uow)}
+    assert (found["pool:cloud"].due_on, found["pool:cloud"].overdue) == (date(2027, 2, 27), False)
