@@ -6,11 +6,14 @@ key spelt ``CostCenter``, ``cost-center``, ``CC`` or ``costcentre``; team names 
 case; accounts with no tags at all (sandboxes, shared services); a typo (``platfrom``) and a
 cost centre that does not exist (``9999``), which stay unallocated and are reported; unused
 reservations (idle, charged to their buyer with a penalty); data transfer that follows the
-resource that sent it; tax and support shared by headcount.
+resource that sent it; tax and support shared by headcount. The cloud-native estate of
+:mod:`client.demo_cloud` (shared clusters, functions behind an API gateway, spot capacity) is
+billed in the same month, as monthly rows with their consumed quantities.
 
 :func:`load_rules` stores and activates ``resources/rules/demo.toml`` (once); :func:`run` writes
-the month's billing file, imports it (idempotent: the same content is imported once) and runs
-the allocation as the demo's cost analyst, replacing its own drafts when run again.
+the month's billing file, imports it (idempotent: the same content is imported once), stores the
+clusters' usage and the spot runs, derives the function drivers and runs the allocation as the
+demo's cost analyst, replacing its own drafts when run again.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from client import demo_cloud
 from client.bootstrap import App
 from connectors.billing import detect_importer
 from ledger.ports import UnitOfWork
-from ledger.services import allocation
+from ledger.services import allocation, kubernetes
 from ledger.services.base import Changes
 from ledger.services.costs import import_billing
 
@@ -38,7 +42,7 @@ COLUMNS = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "Charg
            "ProviderName", "BillingAccountId", "BillingAccountName", "SubAccountId",
            "SubAccountName", "ServiceName", "ServiceCategory", "ResourceId", "RegionId",
            "ChargeCategory", "ChargeDescription", "BilledCost", "EffectiveCost", "ListCost",
-           "BillingCurrency", "Tags")
+           "BillingCurrency", "ConsumedQuantity", "ConsumedUnit", "Tags")
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ def billing_rows(period: str, seed: int = SEED) -> list[dict[str, str]]:
             rows.append(_row(period, account, "Amazon Elastic Compute Cloud", days[0],
                              f"i-{account.sub_account}-0", Decimal("12.5000000"),
                              Decimal("12.5000000")))
+    rows += cloud_native_rows(period)
     shared = next(a for a in ACCOUNTS if a.sub_account == "shared-services")
     untagged_total = sum((Decimal(r["BilledCost"]) for r in rows), Decimal(0))
     rows.append(_row(period, shared, "Amazon Elastic Compute Cloud", days[-1], "ri-pool",
@@ -152,6 +157,22 @@ def billing_rows(period: str, seed: int = SEED) -> list[dict[str, str]]:
     rows.append(_row(period, shared, "Tax", days[-1], "", (untagged_total * TAX_RATE).quantize(
         Decimal("0.01")), (untagged_total * TAX_RATE).quantize(Decimal("0.01")),
         category="Tax", description="Sales tax", tags={}))
+    return rows
+
+
+def cloud_native_rows(period: str) -> list[dict[str, str]]:
+    """The month's cluster, function, gateway and spot rows: one per resource and unit for the
+    whole month, in the account that pays for it, with the tags the charge carries."""
+    first, after = _period_days(period)
+    accounts = {a.sub_account: a for a in ACCOUNTS}
+    rows = []
+    for charge in demo_cloud.CHARGES:
+        cost = Decimal(charge.cost)
+        row = _row(period, accounts[charge.sub_account], charge.service, first, charge.resource,
+                   cost, cost, description=charge.description, tags=charge.tags)
+        row.update(ChargePeriodEnd=f"{after} 00:00:00", ConsumedQuantity=charge.quantity,
+                   ConsumedUnit=charge.unit)
+        rows.append(row)
     return rows
 
 
@@ -178,11 +199,21 @@ def load_rules(uow: UnitOfWork) -> Changes:
                                          reason="demo company")
 
 
-def run(uow: UnitOfWork, app: App, period: str) -> allocation.AllocationRun:
-    """Import the month's generated billing and allocate it (drafts replaced on a rerun)."""
+def load_month(uow: UnitOfWork, app: App, period: str) -> Any:
+    """Import the month's billing, store its cluster usage and spot runs and derive the
+    function drivers (each unchanged when already stored); the cost fact store."""
     store = app.cost_facts()
     path = write_billing(app.costfacts_dir.parent / f"demo-billing-{period}.csv", period)
     import_billing(uow=uow, store=store, path=path, importer=detect_importer(path))
+    demo_cloud.load(uow, app, period)
+    kubernetes.derive_serverless_drivers(uow=uow, store=store, period=period, ruleset=RULESET,
+                                         reason="demo company: function invocations")
+    return store
+
+
+def run(uow: UnitOfWork, app: App, period: str) -> allocation.AllocationRun:
+    """Load the month and allocate it (drafts replaced on a rerun)."""
+    store = load_month(uow, app, period)
     return allocation.allocate(uow=uow, store=store, period=period, ruleset=RULESET)
 
 

@@ -156,8 +156,9 @@ def list_usage(ctx: click.Context) -> None:
 @json_option
 @click.pass_context
 def cloud_demo(ctx: click.Context, period: str) -> None:
-    """The demo's shared cluster, functions and API gateway, allocated as a dry run (needs
-    the demo company: apportion init --demo)."""
+    """The cloud-native part of the demo month: its shared clusters, functions, API gateway
+    and spot capacity, allocated by the demo rule set as a dry run (needs the demo company:
+    apportion init --demo)."""
     from client import demo_cloud
 
     with opened(ctx) as app, app.uow() as uow:
@@ -167,8 +168,11 @@ def cloud_demo(ctx: click.Context, period: str) -> None:
     if ctx.ensure_object(Options).json:
         print_json(data)
         return
-    console.print(f"{data['ruleset']} {period}: {data['source_total']['USD']:,.2f} USD of "
-                  "cluster, function and gateway billing (dry run)")
+    console.print(f"{data['ruleset']} {period}: the month's clusters, functions, gateway and "
+                  "spot capacity (dry run)")
+    for part, billed in data["billed"].items():
+        console.print(f"  {part:<10} billed {billed:>12,.2f} USD, charged "
+                      f"{data['charged'].get(part, 0):>12,.2f}")
     for share in data["cluster_shares"]:
         console.print(f"  {share['cluster']} {share['kind']} {share['key']}: {share['percent']}% "
                       f"(own {share['own']}%, system {share['system']}%, idle {share['idle']}%)")

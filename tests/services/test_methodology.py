@@ -35,7 +35,8 @@ def test_the_methodology_lists_every_pool_and_rule_and_carries_the_close_head(
     shared = {row[0] for row in doc.section("Shared cost rules").tables[0].rows}
     assert shared == {s.id for s in ruleset.shared}
     drivers = doc.section("Drivers").tables[0].rows
-    assert [row[0] for row in drivers] == ["headcount"] and drivers[0][3] != "0"
+    assert [row[0] for row in drivers] == ["headcount", "invocations"] and drivers[0][3] != "0"
+    assert drivers[1][1] == "S400"  # the API gateway, by the functions' invocations
     books = {row[0] for row in doc.section("Depreciation policies").tables[0].rows}
     assert books == {"IFRS", "TAX"}
     assert sum(int(row[7]) for row in doc.section("Depreciation policies").tables[0].rows
