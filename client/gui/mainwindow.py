@@ -34,7 +34,7 @@ from ledger.access import Actor
 #: Navigation order; Ctrl+1 ... Ctrl+0 jump to the first ten (pages after them have none).
 PAGES = ("Dashboard", "Inventory", "Reconciliation", "Licences", "Depreciation",
          "Cost pools and rules", "Allocation runs", "Journals", "Audit", "Settings",
-         "Reports", "Policy and reviews")
+         "Reports", "Policy and reviews", "Methodology and costs")
 
 #: Views whose service other work is adding: (page, service module, what it needs, factory
 #: module and class once it exists in this package).
@@ -52,6 +52,9 @@ OPTIONAL = {
                 "client.gui.views.reports", "ReportsView"),
     "Policy and reviews": ("ledger.services.reviews", "the policy and rule-review services",
                            "client.gui.views.policy", "PolicyView"),
+    "Methodology and costs": ("ledger.services.methodology", "the methodology, savings, "
+                              "catalogue, running-cost and ledger-tie services",
+                              "client.gui.views.reports_more", "MoreReportsView"),
 }
 
 
