@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,6 +36,8 @@ from ledger.staging import Staged
 #: Environment variables for the Jamf Pro API pull (an API client, else a user).
 JAMF_ENV = ("APPORTION_JAMF_CLIENT_ID", "APPORTION_JAMF_CLIENT_SECRET", "APPORTION_JAMF_USER",
             "APPORTION_JAMF_PASSWORD")
+#: The OS keyring's service for Jamf secrets; the entry is ``CLIENT_ID@host`` or ``USER@host``.
+JAMF_KEYRING = "apportion-jamf"
 
 
 def file_sha256(path: Path) -> str:
@@ -99,17 +102,43 @@ def _progress_bar(options: Options) -> Progress:
                     disable=options.json or not err_console.is_terminal)
 
 
-def _jamf_pull(url: str, progress: Callable[[int], None]) -> list[Staged[DiscoveredDevice]]:
+def _jamf_pull(url: str, progress: Callable[[int], None], *, client_id: str | None = None,
+               user: str | None = None) -> list[Staged[DiscoveredDevice]]:
     from connectors.inventory.jamf import JamfProClient, JamfSettings
 
-    client_id, secret, user, password = (os.environ.get(name) for name in JAMF_ENV)
-    if not (client_id and secret) and not (user and password):
-        raise InputError(f"set {JAMF_ENV[0]} and {JAMF_ENV[1]} (an API client), or {JAMF_ENV[2]}"
-                         f" and {JAMF_ENV[3]}, to pull from Jamf Pro", field="--api")
+    client_id, secret, user, password = _jamf_credentials(url, client_id, user)
     settings = JamfSettings(base_url=url, client_id=client_id, client_secret=secret,
                             username=user, password=password)
     with JamfProClient(settings) as client:
         return client.computers(progress=progress)
+
+
+def _jamf_credentials(url: str, client_id: str | None, user: str | None
+                      ) -> tuple[str | None, str | None, str | None, str | None]:
+    """(client id, client secret, user, password): an API client before a user; each secret
+    from its environment variable if set, else from the OS keyring (never a plain-text one)."""
+    env = {name: os.environ.get(name) or None for name in JAMF_ENV}
+    client_id = client_id or env[JAMF_ENV[0]]
+    user = user or env[JAMF_ENV[2]]
+    if client_id:
+        return client_id, env[JAMF_ENV[1]] or _jamf_secret(url, client_id, JAMF_ENV[1]), None, None
+    if user:
+        return None, None, user, env[JAMF_ENV[3]] or _jamf_secret(url, user, JAMF_ENV[3])
+    raise InputError(f"give --client-id (or set {JAMF_ENV[0]}) for an API client, or --user (or "
+                     f"{JAMF_ENV[2]}), to pull from Jamf Pro", field="--api")
+
+
+def _jamf_secret(url: str, identity: str, variable: str) -> str:
+    from client.secrets import SecretStoreError, read_secret
+
+    entry = f"{identity}@{urlsplit(url).hostname or url}"
+    try:
+        return read_secret(JAMF_KEYRING, entry, missing=f"keep it there with: keyring set "
+                           f"{JAMF_KEYRING} {entry}, or set {variable}")
+    except SecretStoreError as exc:
+        if variable in str(exc):
+            raise
+        raise SecretStoreError(f"{exc}; for Jamf Pro set {variable} instead") from None
 
 
 def _staged_sha256(staged: list[Staged[DiscoveredDevice]]) -> str:
@@ -120,7 +149,8 @@ def _staged_sha256(staged: list[Staged[DiscoveredDevice]]) -> str:
     return digest.hexdigest()
 
 
-def run_import(ctx: click.Context, kind: str, path: Path | None, api: str | None) -> None:
+def run_import(ctx: click.Context, kind: str, path: Path | None, api: str | None,
+               **jamf: str | None) -> None:
     from ledger.services.inventory import import_discovery
 
     options = ctx.ensure_object(Options)
@@ -133,7 +163,7 @@ def run_import(ctx: click.Context, kind: str, path: Path | None, api: str | None
 
         devices: Iterable[Staged[DiscoveredDevice]]
         if api is not None:
-            staged = _jamf_pull(api, progress)
+            staged = _jamf_pull(api, progress, **jamf)
             devices, sha, file = staged, _staged_sha256(staged), api
         else:
             assert path is not None
@@ -156,19 +186,28 @@ def run_import(ctx: click.Context, kind: str, path: Path | None, api: str | None
 
 
 def _add_import(group: click.Group, kind: str) -> None:
-    def command(ctx: click.Context, path: Path | None, api: str | None = None) -> None:
+    def command(ctx: click.Context, path: Path | None, api: str | None = None,
+                **jamf: str | None) -> None:
         if (path is None) == (api is None):
             raise click.UsageError("give PATH" + (" or --api URL" if kind == "jamf" else ""))
-        run_import(ctx, kind, path, api)
+        run_import(ctx, kind, path, api, **jamf)
 
     command.__doc__ = f"Import {HELP[kind]}; all or nothing, the same file again is a no-op."
     decorated: Any = click.argument("path", required=kind != "jamf",
                                     type=click.Path(path_type=Path))(command)
     if kind == "jamf":
         decorated = click.option(
+            "--user", "user", metavar="NAME",
+            help=f"Jamf user for --api (else {JAMF_ENV[2]}); the password from "
+                 f"{JAMF_ENV[3]}, else the keyring ({JAMF_KEYRING}, NAME@host).")(decorated)
+        decorated = click.option(
+            "--client-id", "client_id", metavar="ID",
+            help=f"Jamf API client for --api (else {JAMF_ENV[0]}); the secret from "
+                 f"{JAMF_ENV[1]}, else the keyring ({JAMF_KEYRING}, ID@host).")(decorated)
+        decorated = click.option(
             "--api", metavar="URL",
-            help=f"Pull from Jamf Pro at URL (credentials from {', '.join(JAMF_ENV)}).")(
-            decorated)
+            help="Pull from Jamf Pro at URL (an API client, else a user; secrets from the "
+                 "environment or the OS keyring, never a plain-text store).")(decorated)
     group.command(kind)(click.pass_context(json_option(decorated)))
 
 

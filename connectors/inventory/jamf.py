@@ -11,12 +11,18 @@ owner, ``buildingId`` and ``room`` as location, ``departmentId`` as cost centre,
 :class:`JamfProClient` pulls every page over HTTPS (httpx): a bearer token from
 ``/api/v1/auth/token`` (user and password) or ``/api/oauth/token`` (API client id and secret,
 client-credentials grant), pages of ``page-size`` sorted by id, a timeout on every call, a cap
-on every reply's size, a fresh token once on a 401. Secrets are registered with the log filter
-of :mod:`connectors.erp.hardening` and never logged.
+on every reply's size, a fresh token once on a 401. A 429 or 503 is waited out (the server's
+``Retry-After``, else a jittered exponential back-off; a few times at most, see
+:mod:`connectors.throttle`) before it fails the pull. Every :class:`JamfError` from a reply
+carries its HTTP ``status``. Secrets are registered with the log filter of
+:mod:`connectors.erp.hardening` and never logged.
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +32,12 @@ import httpx
 
 from connectors.erp.hardening import ResponseTooLargeError, protect_secrets, read_capped_httpx
 from connectors.inventory.reading import MAX_ERRORS, JsonReader, load_json, load_json_text
+from connectors.throttle import BUSY_STATUSES, Backoff, retry_after_seconds
 from ledger.discovery import DiscoveredDevice, Software, SourceKind, normalise_macs
 from ledger.errors import ApportionError, InputError, InputErrors
 from ledger.staging import Staged, index_unique
+
+log = logging.getLogger(__name__)
 
 SECTIONS = ("GENERAL", "HARDWARE", "USER_AND_LOCATION", "OPERATING_SYSTEM", "APPLICATIONS")
 
@@ -121,7 +130,16 @@ def _computer(computer: JsonReader) -> DiscoveredDevice:
 # --- the API --------------------------------------------------------------------------------
 
 class JamfError(ApportionError):
-    """Jamf Pro refused, failed or did not answer; nothing was imported."""
+    """Jamf Pro refused, failed or did not answer; nothing was imported.
+
+    Attributes:
+        status: the HTTP status of Jamf's reply, None when there was no reply (a timeout, no
+            connection). 429 and 503 mean "busy": the scheduler backs off from a busy source.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +155,9 @@ class JamfSettings:
         max_reply_bytes: a reply larger than this is refused.
         max_pages: a safety stop against a server that never ends.
         sections: the inventory sections requested.
+        retries: waits allowed per request when Jamf answers 429 or 503.
+        max_wait: the longest single wait (seconds); a ``Retry-After`` asking for more fails
+            the pull at once instead.
     """
 
     base_url: str
@@ -149,6 +170,8 @@ class JamfSettings:
     max_reply_bytes: int = 64 * 1024 * 1024
     max_pages: int = 10_000
     sections: tuple[str, ...] = SECTIONS
+    retries: int = 4
+    max_wait: float = 60.0
 
     def __post_init__(self) -> None:
         if not (self.client_id and self.client_secret) and not (self.username and self.password):
@@ -157,6 +180,9 @@ class JamfSettings:
         if not 1 <= self.page_size <= 2000:
             raise InputError("the page size must be 1 to 2000", field="page_size",
                              value=self.page_size)
+        if self.retries < 0 or self.max_wait < 0:
+            raise InputError("retries and the longest wait cannot be negative",
+                             field="retries", value=self.retries)
 
 
 class JamfProClient:
@@ -165,11 +191,17 @@ class JamfProClient:
     Args:
         settings: where and how to authenticate.
         transport: an httpx transport (tests pass one; by default httpx's own).
+        sleep: how to wait out a busy Jamf (tests record the waits instead).
+        rng: the back-off's jitter.
     """
 
     def __init__(self, settings: JamfSettings, *,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None) -> None:
         self.settings = settings
+        self._sleep = sleep
+        self._rng = rng or random.Random()
         protect_secrets(*(s for s in (settings.password, settings.client_secret) if s),
                         username=settings.username)
         self._client = httpx.Client(
@@ -206,6 +238,51 @@ class JamfProClient:
 
     def _send(self, method: str, path: str, *, authenticated: bool = True,
               retry_auth: bool = True, **kwargs: Any) -> Any:
+        """One request's JSON reply: a fresh token once on a 401, a busy Jamf waited out."""
+        s = self.settings
+        backoff = Backoff(retries=s.retries, max_wait=s.max_wait, rng=self._rng)
+        while True:
+            status, body, retry_after = self._exchange(method, path, authenticated, **kwargs)
+            if status == 401 and authenticated and retry_auth:
+                self._token, retry_auth = None, False
+                continue
+            if status not in BUSY_STATUSES:
+                break
+            asked = retry_after_seconds(retry_after)
+            wait = backoff.next_wait(asked)
+            if wait is None:
+                raise JamfError(self._busy_message(method, path, status, asked, backoff),
+                                status=status)
+            log.info("Jamf Pro answered %d to %s %s; asking again in %.1f s", status, method,
+                     path, wait)
+            self._sleep(wait)
+        if status == 401:
+            raise JamfError(f"Jamf Pro refused the credentials ({method} {path}: HTTP 401); "
+                            "check the API client id and secret, or the user and password",
+                            status=status)
+        if not 200 <= status < 300:
+            raise JamfError(f"Jamf Pro answered {status} to {method} {path}", status=status)
+        try:
+            return load_json_text(body.decode("utf-8"), f"Jamf Pro {path}")
+        except UnicodeDecodeError:
+            raise JamfError(f"Jamf Pro's reply to {method} {path} is not UTF-8",
+                            status=status) from None
+        except InputError as exc:
+            raise JamfError(f"Jamf Pro's reply to {method} {path} is not valid JSON: "
+                            f"{exc.message}", status=status) from None
+
+    def _busy_message(self, method: str, path: str, status: int, asked: float | None,
+                      backoff: Backoff) -> str:
+        if asked is not None and asked > self.settings.max_wait:
+            return (f"Jamf Pro is busy (HTTP {status} to {method} {path}) and asks to wait "
+                    f"{asked:g} s, more than the {self.settings.max_wait:g} s allowed; "
+                    "try again later")
+        return (f"Jamf Pro is still busy (HTTP {status} to {method} {path}) after "
+                f"{backoff.attempts} waits; try again later")
+
+    def _exchange(self, method: str, path: str, authenticated: bool, **kwargs: Any
+                  ) -> tuple[int, bytes, str | None]:
+        """Send once: (status, body, Retry-After header); no reply at all is a JamfError."""
         headers = {}
         if authenticated:
             if self._token is None:
@@ -213,11 +290,11 @@ class JamfProClient:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
             with self._client.stream(method, path, headers=headers, **kwargs) as response:
-                if response.status_code == 401 and authenticated and retry_auth:
-                    self._token = None
-                    return self._send(method, path, retry_auth=False, **kwargs)
-                body = read_capped_httpx(response, self.settings.max_reply_bytes)
                 status = response.status_code
+                retry_after = response.headers.get("Retry-After")
+                if status == 401 or status in BUSY_STATUSES:
+                    return status, b"", retry_after  # the body of a refusal is not needed
+                return status, read_capped_httpx(response, self.settings.max_reply_bytes), None
         except httpx.TimeoutException:
             raise JamfError(f"Jamf Pro did not answer {method} {path} within "
                             f"{self.settings.timeout:g} s") from None
@@ -225,18 +302,8 @@ class JamfProClient:
             raise JamfError(f"cannot reach Jamf Pro for {method} {path}: "
                             f"{type(exc).__name__}") from None
         except ResponseTooLargeError as exc:
-            raise JamfError(f"Jamf Pro's reply to {method} {path} is too large: {exc}") from None
-        if status == 401:
-            raise JamfError(f"Jamf Pro refused the credentials ({method} {path}: 401)")
-        if not 200 <= status < 300:
-            raise JamfError(f"Jamf Pro answered {status} to {method} {path}")
-        try:
-            return load_json_text(body.decode("utf-8"), f"Jamf Pro {path}")
-        except UnicodeDecodeError:
-            raise JamfError(f"Jamf Pro's reply to {method} {path} is not UTF-8") from None
-        except InputError as exc:
-            raise JamfError(f"Jamf Pro's reply to {method} {path} is not valid JSON: "
-                            f"{exc.message}") from None
+            raise JamfError(f"Jamf Pro's reply to {method} {path} is too large: {exc}",
+                            status=status) from None
 
     def pages(self) -> Iterator[Any]:
         """Each page's JSON, in id order, until ``totalCount`` computers have come."""

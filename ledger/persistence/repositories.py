@@ -8,14 +8,15 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from ledger.access import Role
 from ledger.asset import (
@@ -764,6 +765,62 @@ class SqlAlchemyAssetRepository(_Repository):
         self.session.add(record)
         self.session.flush()
         return record.id
+
+    # --- the bulk path of register loads (ledger.services.assets.register_assets) ----------
+
+    #: Keys per ``IN (...)`` list: far under every backend's limit on bound parameters.
+    KEY_CHUNK = 1000
+
+    def get_many(self, tags: Iterable[str]) -> dict[str, Asset]:
+        """The assets among ``tags`` that exist, by tag: read by key, a chunk at a time, so a
+        save of a few assets never reads the whole register. Rows, not ORM objects: nothing
+        of a large load stays in the session's identity map."""
+        table = AssetRecord.__table__
+        found: dict[str, Asset] = {}
+        keys = sorted(set(tags))
+        for start in range(0, len(keys), self.KEY_CHUNK):
+            chunk = keys[start:start + self.KEY_CHUNK]
+            for row in self.session.execute(select(table).where(table.c.tag.in_(chunk))):
+                found[row.tag] = _asset(row)  # type: ignore[arg-type]
+        return found
+
+    def save_many(self, assets: Sequence[Asset], *, new: Collection[str]) -> None:
+        """Insert the assets whose tag is in ``new`` and update the others, by primary key, in
+        two executemany statements (no ORM object per asset)."""
+        rows = [self._row(a) for a in assets]
+        inserts = [r for r in rows if r["tag"] in new]
+        updates = [r for r in rows if r["tag"] not in new]
+        if inserts:
+            self.session.execute(insert(AssetRecord), inserts)
+        if updates:
+            self.session.execute(update(AssetRecord), updates)
+            # An asset loaded earlier in this transaction must not show its old values.
+            for row in updates:
+                record = self.session.identity_map.get(identity_key(AssetRecord, row["tag"]))
+                if record is not None:
+                    self.session.expire(record)
+
+    def books_of(self, tags: Iterable[str]) -> list[DepreciationBook]:
+        """The books of the assets among ``tags``, read by key a chunk at a time."""
+        keys = sorted(set(tags))
+        found: list[DepreciationBook] = []
+        for start in range(0, len(keys), self.KEY_CHUNK):
+            query = select(DepreciationBookRecord).where(
+                DepreciationBookRecord.asset_tag.in_(keys[start:start + self.KEY_CHUNK]))
+            found.extend(DepreciationBook(r.asset_tag, r.book, terms_from_json(r.terms),
+                                          r.expense_account, r.accumulated_account,
+                                          r.posts_to_ledger)
+                         for r in self.session.scalars(query))
+        return found
+
+    def _row(self, asset: Asset) -> dict[str, Any]:
+        row: dict[str, Any] = {"tag": asset.tag}
+        for name in self._ASSET_FIELDS:
+            value = getattr(asset, name)
+            row[name] = value.value if isinstance(value, enum.Enum) else value
+        row["macs"] = ";".join(asset.macs) or None
+        row.update(asset_keys(asset))
+        return row
 
 
 class SqlAlchemyDepreciationChargeRepository(_Repository):

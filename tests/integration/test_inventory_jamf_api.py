@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +36,8 @@ class FakeJamf:
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         self.tokens_issued = 0
         self.expire_next = False
+        # Refusals served (in order) before the next GETs are answered: (status, Retry-After).
+        self.busy: list[tuple[int, str | None]] = []
         self.release = threading.Event()
         fake = self
 
@@ -42,8 +45,10 @@ class FakeJamf:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _send(self, status: int, body: bytes) -> None:
+            def _send(self, status: int, body: bytes, retry_after: str | None = None) -> None:
                 self.send_response(status)
+                if retry_after is not None:
+                    self.send_header("Retry-After", retry_after)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -80,6 +85,10 @@ class FakeJamf:
                 fake.requests.append(("GET", url.path, query))
                 if self.headers.get("Authorization") != f"Bearer token-{fake.tokens_issued}":
                     self._send(401, b'{"httpStatus": 401}')
+                    return
+                if fake.busy:
+                    status, retry_after = fake.busy.pop(0)
+                    self._send(status, b'{"httpStatus": %d}' % status, retry_after)
                     return
                 if fake.expire_next:
                     fake.expire_next = False
@@ -198,3 +207,49 @@ def test_a_bad_computer_on_any_page_fails_the_whole_pull(jamf: FakeJamf) -> None
 def test_settings_need_credentials() -> None:
     with pytest.raises(InputError, match="client id and secret"):
         JamfSettings(base_url="https://example.jamfcloud.com")
+
+
+def test_a_throttled_jamf_is_waited_out_as_long_as_it_asks(jamf: FakeJamf) -> None:
+    jamf.busy = [(429, "2"), (503, None)]
+    waits: list[float] = []
+    with JamfProClient(basic(jamf), sleep=waits.append, rng=random.Random(7)) as client:
+        staged = client.computers()
+    assert len(staged) == 5
+    gets = [q["page"] for method, _, q in jamf.requests if method == "GET"]
+    assert gets == [["0"], ["0"], ["0"], ["1"], ["2"]]  # page 0 asked three times
+    assert 2 <= waits[0] <= 3  # Retry-After: 2, plus at most a second of jitter
+    assert 0.5 <= waits[1] <= 2  # no Retry-After: the second step of the back-off, jittered
+
+
+def test_a_jamf_that_stays_busy_fails_with_its_status_after_bounded_retries(
+        jamf: FakeJamf) -> None:
+    jamf.busy = [(429, "1")] * 10
+    waits: list[float] = []
+    with JamfProClient(basic(jamf, retries=3), sleep=waits.append) as client, \
+            pytest.raises(JamfError, match=r"still busy \(HTTP 429.*after 3 waits") as raised:
+        client.computers()
+    assert raised.value.status == 429 and len(waits) == 3
+    from client.scheduler import busy_reason
+    assert busy_reason(raised.value) == "HTTP 429"  # a scheduled pull backs off, too
+    assert len(jamf.busy) == 6  # four asks: the first and three retries
+
+
+def test_a_retry_after_longer_than_allowed_is_not_waited_for(jamf: FakeJamf) -> None:
+    jamf.busy = [(503, "3600")]
+    waits: list[float] = []
+    with JamfProClient(basic(jamf, max_wait=30), sleep=waits.append) as client, \
+            pytest.raises(JamfError, match="asks to wait 3600 s, more than the 30 s") as raised:
+        client.computers()
+    assert raised.value.status == 503 and waits == []
+
+
+def test_refused_credentials_name_the_status_and_not_the_secret(
+        jamf: FakeJamf, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "wrong-" + SECRET
+    settings = JamfSettings(base_url=jamf.url, client_id="apportion", client_secret=wrong,
+                            timeout=1.0)
+    with JamfProClient(settings) as client, pytest.raises(JamfError) as raised:
+        client.computers()
+    assert raised.value.status == 401 and "HTTP 401" in str(raised.value)
+    assert wrong not in str(raised.value) and wrong not in caplog.text
