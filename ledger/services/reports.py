@@ -75,6 +75,11 @@ def current_lines(uow: UnitOfWork, *, before: str | None = None, limit: int | No
 # -- the statement ---------------------------------------------------------------------------------
 
 
+def _plain(quantity: Decimal) -> str:
+    """A driver quantity as people write it: stored with 18 decimals, shown without the zeros."""
+    return f"{quantity.normalize():f}" if quantity else "0"
+
+
 def _bases(uow: UnitOfWork, run: StoredRun, cost_centre: str) -> dict[tuple[str, str], str]:
     """Per (rule, kind) the sentence behind a shared line: the driver and this cost centre's
     quantity of it, or the fixed percentage."""
@@ -91,7 +96,7 @@ def _bases(uow: UnitOfWork, run: StoredRun, cost_centre: str) -> dict[tuple[str,
             total = sum(quantities.values(), Decimal(0))
             own = quantities.get(cost_centre, Decimal(0))
             share = f" ({own / total:.2%})" if total else ""
-            text = f"by {rule.driver}: {own:f} of {total:f}{share}"
+            text = f"by {rule.driver}: {_plain(own)} of {_plain(total)}{share}"
         elif rule.percent:
             percent = dict(rule.percent).get(cost_centre)
             text = f"fixed {percent:f} % of the pool" if percent is not None else "fixed split"
