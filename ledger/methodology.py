@@ -26,6 +26,7 @@ from ledger.allocation.rules import (
     RuleSet,
     SharedRule,
 )
+from ledger.catalogue_targets import service_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +174,14 @@ def describe_target(rule: MappingRule) -> str:
 
 def describe_basis(rule: SharedRule) -> str:
     """How a shared rule splits: by driver, percentages or evenly, with capacity and rate card."""
-    if rule.driver:
+    service = service_of(rule.driver)
+    if service is not None:
+        code, at_rate = service
+        text = (f"at the catalogue price of service {code} per subscription (units x tier rate);"
+                " the pool's owner keeps the difference" if at_rate else
+                f"in proportion to the subscriptions of catalogue service {code} (units x tier "
+                "rate)")
+    elif rule.driver:
         text = f"in proportion to driver {rule.driver}"
     elif rule.percent:
         text = "fixed percentages " + ", ".join(f"{t} {_num(p)} %" for t, p in rule.percent)
@@ -252,7 +260,7 @@ def drivers_section(ruleset: RuleSet, period: str,
                     quantities: Mapping[str, tuple[int, Decimal, int | None]]) -> Section:
     """The drivers the shared rules use; per driver (cost centres, total, table revision)."""
     rows = []
-    for name in sorted({s.driver for s in ruleset.shared if s.driver}):
+    for name in sorted({s.driver for s in ruleset.shared if s.driver and not service_of(s.driver)}):
         count, total, revision = quantities.get(name, (0, Decimal(0), None))
         rows.append((name, ", ".join(s.id for s in ruleset.shared if s.driver == name),
                      str(count), _num(total), "-" if revision is None else str(revision)))
@@ -326,3 +334,72 @@ def audit_section(anchor: AuditAnchor, period: str) -> Section:
         anchor.describe(period),
         "Verify the trail against this head with: apportion audit verify --head "
         f"{anchor.head}",))
+
+
+def cloud_section(ruleset: RuleSet) -> Section | None:
+    """How shared clusters, spot capacity and data transfer are split before the mapping rules
+    (``[[clusters]]``, ``[[spot]]``, ``[[transfer]]``); None when the rule set has none."""
+    rows: list[tuple[str, ...]] = []
+    for c in ruleset.clusters:
+        idle = (f"idle charged to {c.idle_owner}" if c.idle_owner and c.idle.value == "owner"
+                else f"idle shared {c.idle.value}")
+        rows.append(("cluster", c.id, f"{c.cluster} (tag {c.tag}"
+                     + (f", resources {', '.join(c.resource_ids)}" if c.resource_ids else "") + ")",
+                     f"by {c.by}, the {c.basis.value} of request and usage, CPU "
+                     f"{_num(c.cpu_percent)} % of node cost; {idle}; system namespaces "
+                     f"{', '.join(c.system_namespaces) or '-'} shared", c.description))
+    for r in ruleset.spot:
+        rows.append(("spot", r.id, ", ".join(r.resource_ids),
+                     "by run-time hours of each workload; CPU-credit surcharges by credits "
+                     "burned; cost of hours without a run stays with the resource", r.description))
+    for t in ruleset.transfer:
+        target = (f"charged to the owning cost centre in pool {t.pool or ruleset.default_pool}"
+                  if t.charge_to.value == "cost_centre"
+                  else f"tagged {t.owner_tag} = owner for the mapping rules")
+        rows.append(("transfer", t.id, ", ".join(t.kinds),
+                     f"by the bytes each owner's resources sent (flow logs); {target}; a charge "
+                     "no flow explains stays on its mapping rule", t.description))
+    if not rows:
+        return None
+    return Section("Cloud-native splits", (
+        "Before the mapping rules, these billing lines are replaced by one line per consumer, "
+        "split to the cent by the largest remainder so the parts add up to the bill.",),
+        (Table(("kind", "rule", "applies to", "split", "description"), tuple(rows)),))
+
+
+def policy_section(policy: Any | None) -> Section:
+    """The allocation policy in force (:class:`ledger.policy.Policy`): scope, ownership,
+    granularity, charging modes, sensitive pools and the review calendar."""
+    if policy is None:
+        return Section("Allocation policy", (
+            "No allocation policy is active: every cost source enters the model, central IT owns "
+            "every pool and every cost centre is charged back.",))
+    scope = [f"Policy {policy.label}, effective from {policy.effective_from}."]
+    if policy.capitalisation_threshold is not None:
+        scope.append(f"Assets costing less than {_num(policy.capitalisation_threshold)} are "
+                     "expensed when bought, not depreciated.")
+    if policy.materiality:
+        scope.append("Cost lines below a pool's materiality threshold go to the overhead pool "
+                     f"{policy.overhead_pool or '-'}: " + ", ".join(
+                         f"{pool} {_num(limit)}" for pool, limit in policy.materiality) + ".")
+    scope.append(f"Rule sets and pools are reviewed every {policy.review_months} months"
+                 + (f" by {policy.reviewer}" if policy.reviewer else "") + ".")
+    rows: list[tuple[str, ...]] = []
+    rows += [("tier", t.name, f"{', '.join(t.kinds) or 'any kind'}"
+              + (f" in {t.environment}" if t.environment else ""), f"own pool {t.pool}"
+              + (f"; SLA {t.sla}" if t.sla else "")) for t in policy.tiers]
+    rows += [("ownership", o.pool or o.kind or "-", o.business_unit or "central IT",
+              ("charged directly to " + (o.cost_centre or f"the unit {o.business_unit}")
+               if o.owner.value == "business_unit" else "through IT's pools")
+              + (f"; answers: {o.answers}" if o.answers else "")) for o in policy.ownership]
+    rows += [("granularity", g.pool, g.level, ", ".join(f"{level}: {driver}"
+                                                        for level, driver in g.metering) or "-")
+             for g in policy.granularity]
+    rows += [("charging", c.cost_centre or c.business_unit or "-", c.mode.value,
+              f"{c.then.value} from {c.change_on}" if c.change_on and c.then else "-")
+             for c in policy.charging]
+    rows += [("sensitive", s.pool, "source rows masked", "visible to " + (", ".join(s.roles)
+                                                                         or "nobody"))
+             for s in policy.sensitive]
+    tables = (Table(("kind", "subject", "setting", "effect"), tuple(rows)),) if rows else ()
+    return Section("Allocation policy", tuple(scope), tables)

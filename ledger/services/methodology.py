@@ -14,15 +14,18 @@ from ledger.methodology import (
     Methodology,
     audit_section,
     book_policies,
+    cloud_section,
     depreciation_section,
     drivers_section,
     exceptions_section,
     governance_section,
+    policy_section,
     ruleset_sections,
 )
 from ledger.ports import UnitOfWork
 from ledger.services.allocation import resolve
 from ledger.services.base import authorize
+from ledger.services.policy import active_policy
 
 
 def period_key(period: str) -> str:
@@ -99,6 +102,10 @@ def build_methodology(*, uow: UnitOfWork, period: str, ruleset: str | None = Non
     sections.append(depreciation_section(book_policies(uow.assets.books())))
     sections.append(exceptions_section(
         [_exception_line(e, period, uow) for e in uow.allocation_exceptions.list()], period))
+    cloud = cloud_section(rules)
+    if cloud is not None:
+        sections.insert(4, cloud)  # after the rule set's summary, pools, mapping, shared rules
+    sections.append(policy_section(active_policy(uow)))
     sections.append(governance_section(_governance(uow)))
     anchor = audit_anchor(uow, period)
     sections.append(audit_section(anchor, period))

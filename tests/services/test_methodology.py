@@ -83,3 +83,22 @@ def test_the_command_writes_html_and_prints_json(demo_app, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert '"format": "html"' in result.output and '"audit_head"' in result.output
+
+
+def test_the_methodology_states_the_cloud_splits_and_the_allocation_policy(demo_app) -> None:
+    """Auditors read how the clusters, spot capacity and data transfer were split before the
+    mapping rules, and the policy that decided scope, ownership and charging modes."""
+    with demo_app.uow(read_only=True) as uow:
+        doc = build_methodology(uow=uow, period="2026-10")
+    cloud = {row[1]: row for row in doc.section("Cloud-native splits").tables[0].rows}
+    assert set(cloud) == {"EKS", "AKS", "SPOT", "flow-bytes"}
+    assert "idle charged to 6010" in cloud["AKS"][3] and "by label:team" in cloud["AKS"][3]
+    assert "kube-system, monitoring shared" in cloud["EKS"][3]
+    assert "bytes" in cloud["flow-bytes"][3] and "pool cloud" in cloud["flow-bytes"][3]
+
+    policy = doc.section("Allocation policy")
+    assert policy.paragraphs[0].startswith("Policy meridian@1")
+    settings = {(row[0], row[1]): row for row in policy.tables[0].rows}
+    shadow = [row for (kind, _), row in settings.items() if kind == "charging"]
+    assert any(row[2] == "shadow" and "chargeback from 2027-01-01" in row[3] for row in shadow)
+    assert any(kind == "sensitive" for kind, _ in settings)
