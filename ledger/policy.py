@@ -200,6 +200,8 @@ class LevelChoice:
     warning: str = ""
     #: How the pool was split at ``used`` when it differs from the rule set's own split.
     split: str = ""
+    #: The coarser driver that split it (empty when split evenly or not changed).
+    driver: str = ""
 
 
 def choose_level(entry: Granularity, measured: Collection[str]) -> LevelChoice:

@@ -391,6 +391,7 @@ class PolicyStep:
             if driver is not None:
                 shared.append(dataclasses.replace(rule, driver=driver, capacity=None))
                 split = f"split by {driver} per {choice.used} instead of {rule.driver}"
+                choice = dataclasses.replace(choice, driver=driver)
             else:
                 shared.append(dataclasses.replace(rule, driver=None, even=True, capacity=None))
                 split = (f"split evenly among the {len(rule.targets)} targets of rule {rule.id} "
@@ -495,7 +496,8 @@ def report_json(report: PolicyReport | None) -> dict[str, Any] | None:
                       "to_pool": e.to_pool, "cost_centre": e.cost_centre, "detail": e.detail}
                      for e in report.exclusions],
         "granularity": [{"pool": c.pool, "target": c.target, "used": c.used,
-                         "warning": c.warning or None, "split": c.split or None}
+                         "warning": c.warning or None, "split": c.split or None,
+                         "driver": c.driver or None}
                         for c in report.levels],
         "charging": [{"cost_centre": f.cost_centre, "business_unit": f.business_unit,
                       "mode": f.mode.value, "currency": f.currency,

@@ -87,21 +87,29 @@ def _bases(uow: UnitOfWork, run: StoredRun, cost_centre: str) -> dict[tuple[str,
     if version is None:
         return {}
     bases = {}
+    # A pool whose metering was missing was split at a coarser level (the run's policy report).
+    fallback = {level["pool"]: level for level in (uow.policies.report(run.id) or {}).get(
+        "granularity", ()) if level.get("split")}
     for rule in version.ruleset().shared:
-        if rule.driver and service_of(rule.driver):
-            text = _service_basis(uow, rule.driver, run.period, cost_centre)
-        elif rule.driver:
+        driver = rule.driver
+        if rule.pool in fallback and driver and not service_of(driver):
+            driver = fallback[rule.pool].get("driver")
+        if driver and service_of(driver):
+            text = _service_basis(uow, driver, run.period, cost_centre)
+        elif driver:
             quantities = {q.cost_centre: q.quantity
-                          for q in uow.drivers.for_period(rule.driver, run.period)}
+                          for q in uow.drivers.for_period(driver, run.period)}
             total = sum(quantities.values(), Decimal(0))
             own = quantities.get(cost_centre, Decimal(0))
             share = f" ({own / total:.2%})" if total else ""
-            text = f"by {rule.driver}: {_plain(own)} of {_plain(total)}{share}"
+            text = f"by {driver}: {_plain(own)} of {_plain(total)}{share}"
         elif rule.percent:
             percent = dict(rule.percent).get(cost_centre)
             text = f"fixed {percent:f} % of the pool" if percent is not None else "fixed split"
         else:
             text = f"evenly among {len(rule.targets)}"
+        if rule.pool in fallback:
+            text += f" (policy: {fallback[rule.pool]['split']})"
         bases[(rule.id, "shared")] = text
     from ledger.services.cloud_basis import cloud_bases  # a cluster's namespace, spot workload
 

@@ -15,6 +15,7 @@ from ledger.reference import DriverQuantity
 from ledger.services import reference_data
 from ledger.services.costs import import_billing
 from ledger.services.policy import report_json
+from ledger.services.reports import statement
 from ledger.staging import staged
 from tests.services.allocation_support import focus_file
 from tests.services.test_policy_runs import RULES, PolicyCompany, manual, policy
@@ -134,6 +135,12 @@ def test_a_pool_splits_by_its_metering_and_by_the_coarser_driver_without_it(comp
     assert "headcount" in level.split and "seats" in level.split
     assert any("seats" in w and "headcount" in w for w in fallback.result.policy.warnings)
     conserved(fallback)
+    # The cost owner's statement gives the driver that split it, not the rule's missing one.
+    with company.app.uow(read_only=True) as uow:
+        lines = statement(uow=uow, cost_centre="1010", period="2026-10").lines
+    (desk_line,) = [li for li in lines if li.rule == "S3"]
+    assert desk_line.basis.startswith("by headcount: 30 of 40 (75.00%)")
+    assert "(policy: split by headcount per department instead of seats)" in desk_line.basis
 
     with company.app.uow() as uow:
         reference_data.set_driver_quantities(uow=uow, quantities=staged([
