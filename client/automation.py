@@ -145,7 +145,8 @@ def _jira(data: Mapping[str, Any], source: str, errors: list[InputError]) -> Any
         return None
     return _settings(table, JiraCloudSettings, {"site_url": "base_url",
                                                 "project": "project_key",
-                                                "user_email": "email"},
+                                                "user_email": "email",
+                                                "timeout_seconds": "timeout"},
                      base_url=site, project_key=project, email=email, **values)
 
 
@@ -164,7 +165,8 @@ def _servicenow(data: Mapping[str, Any], source: str, errors: list[InputError]) 
     table.finish()
     if url is None or user is None or not known_table:
         return None
-    return _settings(table, ServiceNowSettings, {"instance_url": "base_url"},
+    return _settings(table, ServiceNowSettings, {"instance_url": "base_url",
+                                                 "timeout_seconds": "timeout"},
                      base_url=url, username=user, table=name,
                      extra_fields={str(k): str(v) for k, v in fields.items()},
                      timeout=timeout)

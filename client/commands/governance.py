@@ -16,6 +16,7 @@ from client.commands.common import (
     plain,
     print_json,
     read,
+    reason_option,
     show,
     write,
 )
@@ -101,7 +102,7 @@ def users_list(ctx: click.Context) -> None:
 @click.argument("role")
 @click.option("--scope", "scope", multiple=True, metavar="BU",
               help="Limit the role to this business unit (repeatable); default: all units.")
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def users_grant(ctx: click.Context, login: str, role: str, scope: tuple[str, ...],
@@ -117,7 +118,7 @@ def users_grant(ctx: click.Context, login: str, role: str, scope: tuple[str, ...
 @click.argument("role")
 @click.option("--scope", "scope", multiple=True, metavar="BU",
               help="Revoke the role for this business unit only (repeatable).")
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def users_revoke(ctx: click.Context, login: str, role: str, scope: tuple[str, ...],
@@ -217,7 +218,7 @@ def _decision(ctx: click.Context, verb: str,
 
 @provisioning_group.command("approve")
 @click.argument("request_id", type=int)
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def provisioning_approve(ctx: click.Context, request_id: int, reason: str | None) -> None:
@@ -248,7 +249,7 @@ def budgets_group() -> None:
 
 @budgets_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def budgets_import(ctx: click.Context, file: Path, reason: str | None) -> None:
@@ -326,7 +327,7 @@ def contracts_group() -> None:
 
 @contracts_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def contracts_import(ctx: click.Context, file: Path, reason: str | None) -> None:

@@ -22,6 +22,7 @@ from client.commands.common import (
     opened,
     print_json,
     read,
+    reason_option,
     show,
     write,
 )
@@ -77,7 +78,7 @@ def licences_list(ctx: click.Context) -> None:
 
 @licences.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def licences_import(ctx: click.Context, file: Path, reason: str | None) -> None:
@@ -122,7 +123,7 @@ def _assignee(user: str | None, device: str | None) -> tuple[AssigneeKind, str]:
 @click.option("--device", help="The register asset's tag.")
 @click.option("--cost-centre", help="Who pays (device seats default to the asset's).")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day the seat is held.")
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def licences_assign(ctx: click.Context, entitlement: str, user: str | None, device: str | None,
@@ -140,7 +141,7 @@ def licences_assign(ctx: click.Context, entitlement: str, user: str | None, devi
 @click.argument("entitlement")
 @click.option("--user", help="The user's login or e-mail.")
 @click.option("--device", help="The register asset's tag.")
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def licences_release(ctx: click.Context, entitlement: str, user: str | None,
@@ -273,7 +274,7 @@ def quality_rules_show(ctx: click.Context) -> None:
 
 @quality_rules_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def quality_rules_import(ctx: click.Context, file: Path, reason: str | None) -> None:
@@ -306,7 +307,7 @@ def mappings() -> None:
 @click.option("--sheet", help="XLSX: the worksheet to read (default: the first).")
 @click.option("--file", "file", type=click.Path(path_type=Path),
               help="A TOML file with [columns], [defaults] and sheet = ...")
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def mappings_save(ctx: click.Context, name: str, columns: tuple[str, ...],
@@ -383,7 +384,7 @@ def _load_register(ctx: click.Context, path: Path, mapping_name: str, reason: st
 @click.command("assets-csv")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--mapping", "mapping_name", required=True, help="A saved column mapping.")
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def import_assets_csv(ctx: click.Context, path: Path, mapping_name: str,
@@ -397,7 +398,7 @@ def import_assets_csv(ctx: click.Context, path: Path, mapping_name: str,
 @click.command("assets-xlsx")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--mapping", "mapping_name", required=True, help="A saved column mapping.")
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def import_assets_xlsx(ctx: click.Context, path: Path, mapping_name: str,
@@ -412,7 +413,7 @@ def import_assets_xlsx(ctx: click.Context, path: Path, mapping_name: str,
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--currency", default="USD", show_default=True,
               help="The currency of the file's purchase costs.")
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def import_snipeit_licenses(ctx: click.Context, path: Path, currency: str,

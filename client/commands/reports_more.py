@@ -11,7 +11,14 @@ from pathlib import Path
 
 import click
 
-from client.commands.common import Options, console, json_option, print_json, read
+from client.commands.common import (
+    Options,
+    console,
+    json_option,
+    print_json,
+    read,
+    reason_option,
+)
 from ledger.ports import UnitOfWork
 
 
@@ -101,7 +108,7 @@ def catalogue_group() -> None:
 
 @catalogue_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def catalogue_import(ctx: click.Context, file: Path, reason: str | None) -> None:
@@ -241,7 +248,7 @@ def savings_group() -> None:
 @click.option("--cost-centre", help="The cost centre that benefits.")
 @click.option("--baseline-months", default=3, show_default=True, type=int,
               help="Months before --effective whose mean cost is the baseline.")
-@click.option("--reason", help="Why, for the audit trail.")
+@reason_option
 @json_option
 @click.pass_context
 def savings_record(ctx: click.Context, saving_id: str, kind: str, title: str,

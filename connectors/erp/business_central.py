@@ -44,9 +44,9 @@ from connectors.erp.hardening import (
     dumps_exact,
     loads_exact,
     protect_secrets,
-    read_capped_httpx,
     same_origin,
 )
+from connectors.http import HttpSettings
 from ledger.erp import (
     ErpAmbiguousError,
     ErpDocument,
@@ -64,7 +64,7 @@ TOKEN_MARGIN_SECONDS = 60
 
 
 @dataclass(frozen=True, slots=True)
-class BusinessCentralSettings:
+class BusinessCentralSettings(HttpSettings):
     """How to reach one Business Central environment; holds no secret.
 
     Attributes:
@@ -84,10 +84,9 @@ class BusinessCentralSettings:
             :func:`connectors.erp.master_data.parse_account_types`).
         journal_prefix: start of the batch codes this adapter creates (batch codes are 10
             characters: prefix + hash of the idempotency key).
-        connect_timeout, operation_timeout: seconds.
-        max_response_bytes: replies larger than this are refused.
-        verify_tls: True or the path of a CA bundle.
-        trust_env: honour proxy and CA-bundle environment variables (off by default).
+
+    Timeouts, reply cap, TLS and proxy settings are those of
+    :class:`connectors.http.HttpSettings`.
     """
 
     base_url: str
@@ -102,11 +101,6 @@ class BusinessCentralSettings:
     cost_centre_dimension: str = "COSTCENTER"
     account_types: str = ""
     journal_prefix: str = "AP"
-    connect_timeout: float = 10.0
-    operation_timeout: float = 60.0
-    max_response_bytes: int = 10 * 1024 * 1024
-    verify_tls: bool | str = True
-    trust_env: bool = False
 
     @property
     def api_url(self) -> str:
@@ -153,12 +147,7 @@ class HttpxBusinessCentralGateway:
         self.settings = settings
         self._secret = client_secret
         protect_secrets(client_secret)
-        self._http = httpx.Client(
-            verify=settings.verify_tls,
-            trust_env=settings.trust_env,
-            follow_redirects=False,
-            timeout=httpx.Timeout(settings.operation_timeout, connect=settings.connect_timeout),
-        )
+        self._http = settings.httpx_client()
         self._token: str | None = None
         self._token_expiry = 0.0
         self._token_lock = threading.Lock()
@@ -407,7 +396,7 @@ class HttpxBusinessCentralGateway:
                         "client_id": self.settings.client_id,
                         "client_secret": self._secret,
                         "scope": self.settings.scope}) as response:
-                    body = read_capped_httpx(response, self.settings.max_response_bytes)
+                    body = self.settings.read_capped(response)
                     status = response.status_code
             except httpx.ConnectError as exc:
                 raise _NoAnswer(f"cannot reach the token endpoint: {exc}", refused=True) \
@@ -445,7 +434,7 @@ class HttpxBusinessCentralGateway:
             try:
                 with self._http.stream(method, url, params=params, content=content,
                                        headers=request_headers) as response:
-                    body = read_capped_httpx(response, self.settings.max_response_bytes)
+                    body = self.settings.read_capped(response)
                     status = response.status_code
                     media = response.headers.get("Content-Type", "").split(";")[0].strip()
             except httpx.ConnectError as exc:

@@ -4,8 +4,8 @@
   bearer token (and the Basic ``user:password`` token made from it) with a filter installed on
   the loggers of zeep, requests/urllib3, httpx and httpcore, which rewrites any record that
   carries one into ``***``. The adapters themselves never log a secret or a whole message body.
-- Reply bodies are read with a size cap (:func:`read_capped_httpx`), so a hostile or broken
-  server cannot exhaust memory.
+- Reply bodies are read with a size cap (:func:`connectors.http.read_capped_httpx`, importable
+  from here too), so a hostile or broken server cannot exhaust memory.
 - JSON amounts stay exact: :func:`dumps_exact` writes ``Decimal`` as a JSON number from its exact
   text, :func:`loads_exact` reads JSON numbers back as ``Decimal``; a float never appears.
 """
@@ -22,6 +22,10 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+
+# The capped read moved to connectors.http with the settings it reads; kept importable here.
+from connectors.http import ResponseTooLargeError as ResponseTooLargeError
+from connectors.http import read_capped_httpx as read_capped_httpx
 
 # The loggers of the libraries we drive, and of every adapter of ours, by package. A filter on
 # a logger sees only that very logger's records, but a handler on a logger sees every record of
@@ -133,25 +137,6 @@ def protect_secrets(*secrets: str, username: str | None = None) -> None:
         if secret and username is not None:
             extra.append(base64.b64encode(f"{username}:{secret}".encode()).decode("ascii"))
     _FILTER.add(*secrets, *extra)
-
-
-class ResponseTooLargeError(Exception):
-    """The reply was larger than the configured cap; it was not read further."""
-
-
-def read_capped_httpx(response: httpx.Response, limit: int) -> bytes:
-    """Read a streamed httpx response, refusing more than ``limit`` bytes."""
-    declared = response.headers.get("Content-Length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ResponseTooLargeError(f"the reply announces {declared} bytes, over the {limit} cap")
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise ResponseTooLargeError(f"the reply exceeds the {limit}-byte cap")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def dumps_exact(value: Any) -> str:

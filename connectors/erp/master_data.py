@@ -68,6 +68,7 @@ from connectors.erp.sap_odata import (
     parse_odata_date,
     read_entity_set,
 )
+from connectors.http import HttpSettings
 from ledger.erp import ErpAmbiguousError, ErpRejectedError
 from ledger.errors import ApportionError, InputError, InputErrors
 from ledger.reference import AccountType, Company, CostCentre, GlAccount
@@ -411,8 +412,9 @@ def _dicts(rows: list[Any], what: str) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True, slots=True)
-class SapMasterDataSettings:
-    """How to read SAP master data; holds no secret.
+class SapMasterDataSettings(HttpSettings):
+    """How to read SAP master data; holds no secret. Timeouts, TLS and the reply cap are the
+    shared :class:`connectors.http.HttpSettings` fields.
 
     The connection fields come from :class:`connectors.erp.sap_soap.SapSoapSettings` (see
     :meth:`from_connection`); the rest can be set per ERP profile.
@@ -435,11 +437,6 @@ class SapMasterDataSettings:
     chart_of_accounts: str | None = None
     controlling_area: str | None = None
     account_types: str = ""
-    connect_timeout: float = 10.0
-    operation_timeout: float = 60.0
-    max_response_bytes: int = 10 * 1024 * 1024
-    verify_tls: bool | str = True
-    trust_env: bool = False
 
     @classmethod
     def from_connection(cls, connection: Any, **options: Any) -> SapMasterDataSettings:
@@ -470,13 +467,7 @@ class SapMasterDataReader:
         self.settings = settings
         self._overrides = parse_account_types(settings.account_types)
         protect_secrets(password, username=settings.username)
-        self._http = httpx.Client(
-            auth=httpx.BasicAuth(settings.username, password),
-            verify=settings.verify_tls,
-            trust_env=settings.trust_env,
-            follow_redirects=False,
-            timeout=httpx.Timeout(settings.operation_timeout, connect=settings.connect_timeout),
-        )
+        self._http = settings.httpx_client(auth=httpx.BasicAuth(settings.username, password))
 
     def __repr__(self) -> str:
         return f"SapMasterDataReader({self.settings.base_url!r}, user={self.settings.username!r})"

@@ -50,6 +50,7 @@ from zeep.transports import Transport
 
 from connectors.erp.hardening import protect_secrets
 from connectors.erp.sap_odata import ODataQuery, ODataReadError, SapJournalItemReader
+from connectors.http import HttpSettings
 from ledger.erp import (
     ErpAmbiguousError,
     ErpDocument,
@@ -76,7 +77,7 @@ MAX_USER = 12
 
 
 @dataclass(frozen=True, slots=True)
-class SapSoapSettings:
+class SapSoapSettings(HttpSettings):
     """How to reach one SAP S/4HANA system; holds no secret (the password is passed apart).
 
     Attributes:
@@ -90,12 +91,10 @@ class SapSoapSettings:
         created_by_user: ``CreatedByUser``; default the user name (cut to 12 characters).
         original_reference_document_type: ``OriginalReferenceDocumentType`` (``BKPFF``).
         business_transaction_type: ``BusinessTransactionType`` (``RFBU``, manual posting).
-        connect_timeout: seconds to open a connection (and to load local WSDL parts).
-        operation_timeout: seconds to wait for each SOAP or OData reply.
-        max_response_bytes: replies larger than this are refused (treated as ambiguous).
-        verify_tls: True, or the path of a CA bundle; never turned off by the adapter.
-        trust_env: honour proxy and CA-bundle environment variables (HTTPS_PROXY, NO_PROXY,
-            REQUESTS_CA_BUNDLE ...); off by default, which also keeps ``.netrc`` credentials out.
+
+    The connection's timeouts (``connect_timeout`` also bounds loading the local WSDL parts;
+    ``operation_timeout`` each SOAP or OData reply), reply cap (an oversized reply is treated
+    as ambiguous), TLS and proxy settings are those of :class:`connectors.http.HttpSettings`.
     """
 
     base_url: str
@@ -108,11 +107,6 @@ class SapSoapSettings:
     created_by_user: str | None = None
     original_reference_document_type: str = "BKPFF"
     business_transaction_type: str = "RFBU"
-    connect_timeout: float = 10.0
-    operation_timeout: float = 60.0
-    max_response_bytes: int = 10 * 1024 * 1024
-    verify_tls: bool | str = True
-    trust_env: bool = False
 
     @property
     def soap_url(self) -> str:
@@ -369,15 +363,10 @@ class ZeepSapJournalGateway:
                  plugins: Sequence[zeep.Plugin] = ()) -> None:
         self.settings = settings
         protect_secrets(password, username=settings.username)
-        session = requests.Session()
-        session.auth = requests.auth.HTTPBasicAuth(settings.username, password)
-        session.verify = settings.verify_tls
-        session.trust_env = settings.trust_env
         self._transport = CappedTransport(
             max_response_bytes=settings.max_response_bytes,
-            session=session,
-            timeout=settings.connect_timeout,
-            operation_timeout=(settings.connect_timeout, settings.operation_timeout),
+            **settings.zeep_transport_options(
+                requests.auth.HTTPBasicAuth(settings.username, password)),
         )
         zeep_settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True,
                                       forbid_external=True, xml_huge_tree=False,
@@ -385,13 +374,7 @@ class ZeepSapJournalGateway:
         self._client = zeep.Client(_wsdl_path(), transport=self._transport,
                                    settings=zeep_settings, plugins=list(plugins))
         self._service = self._client.create_service(BINDING, settings.soap_url)
-        self._http = httpx.Client(
-            auth=httpx.BasicAuth(settings.username, password),
-            verify=settings.verify_tls,
-            trust_env=settings.trust_env,
-            follow_redirects=False,
-            timeout=httpx.Timeout(settings.operation_timeout, connect=settings.connect_timeout),
-        )
+        self._http = settings.httpx_client(auth=httpx.BasicAuth(settings.username, password))
         self._reader = SapJournalItemReader(
             self._http,
             ODataQuery(settings.odata_url, settings.odata_entity_set, settings.ledger),

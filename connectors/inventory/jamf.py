@@ -30,7 +30,8 @@ from typing import Any
 
 import httpx
 
-from connectors.erp.hardening import ResponseTooLargeError, protect_secrets, read_capped_httpx
+from connectors.erp.hardening import protect_secrets
+from connectors.http import MIB, HttpSettings, ResponseTooLargeError
 from connectors.inventory.reading import MAX_ERRORS, JsonReader, load_json, load_json_text
 from connectors.throttle import BUSY_STATUSES, Backoff, retry_after_seconds
 from ledger.discovery import DiscoveredDevice, Software, SourceKind, normalise_macs
@@ -158,6 +159,7 @@ class JamfSettings:
         retries: waits allowed per request when Jamf answers 429 or 503.
         max_wait: the longest single wait (seconds); a ``Retry-After`` asking for more fails
             the pull at once instead.
+        verify_tls: True, or the path of a CA bundle (an on-premises Jamf with a private CA).
     """
 
     base_url: str
@@ -167,11 +169,12 @@ class JamfSettings:
     client_secret: str | None = None
     page_size: int = 200
     timeout: float = 30.0
-    max_reply_bytes: int = 64 * 1024 * 1024
+    max_reply_bytes: int = 64 * MIB
     max_pages: int = 10_000
     sections: tuple[str, ...] = SECTIONS
     retries: int = 4
     max_wait: float = 60.0
+    verify_tls: bool | str = True
 
     def __post_init__(self) -> None:
         if not (self.client_id and self.client_secret) and not (self.username and self.password):
@@ -183,6 +186,18 @@ class JamfSettings:
         if self.retries < 0 or self.max_wait < 0:
             raise InputError("retries and the longest wait cannot be negative",
                              field="retries", value=self.retries)
+        _ = self.http  # the timeout, the cap and the CA bundle
+
+    @property
+    def http(self) -> HttpSettings:
+        """The connection as :class:`HttpSettings`: one ``timeout`` for connecting and for
+        each read; proxies from the environment honoured, as they always were."""
+        return HttpSettings.named(
+            {"connect_timeout": "timeout", "operation_timeout": "timeout",
+             "max_response_bytes": "max_reply_bytes"}, source="Jamf settings",
+            connect_timeout=self.timeout, operation_timeout=self.timeout,
+            max_response_bytes=self.max_reply_bytes, verify_tls=self.verify_tls,
+            trust_env=True)
 
 
 class JamfProClient:
@@ -204,9 +219,9 @@ class JamfProClient:
         self._rng = rng or random.Random()
         protect_secrets(*(s for s in (settings.password, settings.client_secret) if s),
                         username=settings.username)
-        self._client = httpx.Client(
+        self._http = settings.http
+        self._client = self._http.httpx_client(
             base_url=settings.base_url.rstrip("/"), transport=transport,
-            timeout=httpx.Timeout(settings.timeout), follow_redirects=False,
             headers={"Accept": "application/json"})
         self._token: str | None = None
 
@@ -294,7 +309,7 @@ class JamfProClient:
                 retry_after = response.headers.get("Retry-After")
                 if status == 401 or status in BUSY_STATUSES:
                     return status, b"", retry_after  # the body of a refusal is not needed
-                return status, read_capped_httpx(response, self.settings.max_reply_bytes), None
+                return status, self._http.read_capped(response), None
         except httpx.TimeoutException:
             raise JamfError(f"Jamf Pro did not answer {method} {path} within "
                             f"{self.settings.timeout:g} s") from None

@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from connectors.http import MIB, HttpSettings, ResponseTooLargeError
 from connectors.tabular import Row, read_rows
 from ledger.cloud_usage import SpotRunRecord
 from ledger.errors import InputError
@@ -172,25 +173,51 @@ def read_opencost_file(path: Path, *, cluster: str | None = None) -> UsageFile:
     return read_opencost(raw, source=str(path), cluster=cluster)
 
 
+#: The largest OpenCost reply read; a month of pods across many clusters stays well below.
+MAX_OPENCOST_REPLY = 64 * MIB
+
+
+def opencost_http(timeout: float = 30.0, *,
+                  max_reply_bytes: int = MAX_OPENCOST_REPLY) -> HttpSettings:
+    """How an OpenCost pull connects: one ``timeout`` (seconds) for connecting and for each
+    read, a cap on the reply, proxies from the environment honoured (OpenCost is often
+    reached through ``kubectl proxy`` or a cluster proxy)."""
+    return HttpSettings.named(
+        {"connect_timeout": "timeout", "operation_timeout": "timeout",
+         "max_response_bytes": "max_reply_bytes"}, source="OpenCost settings",
+        connect_timeout=timeout, operation_timeout=timeout,
+        max_response_bytes=max_reply_bytes, trust_env=True)
+
+
 def fetch_opencost(url: str, *, window: str, aggregate: str = "namespace",
                    cluster: str | None = None, timeout: float = 30.0,
-                   client: httpx.Client | None = None) -> UsageFile:
+                   client: httpx.Client | None = None,
+                   http: HttpSettings | None = None) -> UsageFile:
     """Pull ``/allocation/compute`` from an OpenCost at ``url`` (its base, or the full
     endpoint) for ``window`` (``2026-10-01T00:00:00Z,2026-11-01T00:00:00Z``, ``lastmonth`` ...),
-    accumulated to one set per window, with the idle allocation."""
+    accumulated to one set per window, with the idle allocation.
+
+    ``http`` (default: :func:`opencost_http` of ``timeout``) sets the timeouts, TLS and the
+    reply cap; ``client`` replaces the connection it would open (tests)."""
     endpoint = url if url.rstrip("/").endswith("/allocation/compute") else (
         url.rstrip("/") + "/allocation/compute")
     params = {"window": window, "aggregate": aggregate, "accumulate": "true",
               "includeIdle": "true"}
+    settings = http or opencost_http(timeout)
     owned = client is None
-    http = client or httpx.Client(timeout=timeout)
+    connection = client or settings.httpx_client()
     try:
-        response = http.get(endpoint, params=params)
+        with connection.stream("GET", endpoint, params=params) as streamed:
+            # Read with the cap, kept as a plain (already decoded) reply for what follows.
+            response = httpx.Response(streamed.status_code, request=streamed.request,
+                                      content=settings.read_capped(streamed))
     except httpx.HTTPError as exc:
         raise InputError(f"cannot reach OpenCost: {exc}", source=endpoint) from None
+    except ResponseTooLargeError as exc:
+        raise InputError(f"OpenCost's reply is too large: {exc}", source=endpoint) from None
     finally:
         if owned:
-            http.close()
+            connection.close()
     if response.status_code != 200:
         # Chained to the status error, so that a scheduled pull sees a 429 or 503 as "loaded,
         # ask later" (client.scheduler.busy_reason) rather than as a fault.

@@ -37,7 +37,7 @@ from connectors.ticketing import (
     key_digest,
     one_line,
 )
-from connectors.ticketing.transport import RestTransport
+from connectors.ticketing.transport import RestTransport, ServiceDeskConnection
 from ledger.errors import InputError
 from ledger.finding import Finding, Severity, TicketRef
 
@@ -58,7 +58,7 @@ _PROPERTY_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 
 
 @dataclass(frozen=True, slots=True)
-class JiraCloudSettings:
+class JiraCloudSettings(ServiceDeskConnection):
     """Where tickets go in one Jira Cloud site; holds no secret.
 
     Attributes:
@@ -76,9 +76,9 @@ class JiraCloudSettings:
             workflows whose transition screen asks for one; None sets none.
         property_key: the issue entity property holding the finding key and evidence
             fingerprint.
-        connect_timeout, timeout: seconds.
-        verify_tls: True, False or the path of a CA bundle.
-        max_response_bytes: larger replies are refused.
+
+    The connection settings (``connect_timeout``, ``timeout``, ``verify_tls``,
+    ``max_response_bytes``) are those of :class:`ServiceDeskConnection`.
     """
 
     base_url: str
@@ -90,10 +90,6 @@ class JiraCloudSettings:
     done_transition: str | None = None
     resolution: str | None = None
     property_key: str = "apportion.finding"
-    connect_timeout: float = 10.0
-    timeout: float = 30.0
-    verify_tls: bool | str = True
-    max_response_bytes: int = 5 * 1024 * 1024
 
     def __post_init__(self) -> None:
         source = "Jira settings"
@@ -112,6 +108,7 @@ class JiraCloudSettings:
         if not self.email or "@" not in self.email:
             raise InputError("the Atlassian account's e-mail address is needed", source=source,
                              field="email", value=self.email)
+        self.check_connection()
 
 
 class JiraCloudTicketSink:
@@ -128,8 +125,7 @@ class JiraCloudTicketSink:
         self._api = RestTransport(
             system="Jira", base_url=settings.base_url, username=settings.email,
             secret=api_token, error_text=_jira_error_text,
-            connect_timeout=settings.connect_timeout, timeout=settings.timeout,
-            verify_tls=settings.verify_tls, max_response_bytes=settings.max_response_bytes)
+            http=settings.http)
         # Issue ids this process opened or closed, by finding key: passed to the search as
         # reconcileIssues, because Jira's search index lags behind writes.
         self._known: dict[str, set[int]] = {}

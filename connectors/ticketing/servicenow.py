@@ -36,7 +36,7 @@ from connectors.ticketing import (
     key_digest,
     one_line,
 )
-from connectors.ticketing.transport import RestTransport
+from connectors.ticketing.transport import RestTransport, ServiceDeskConnection
 from ledger.errors import InputError
 from ledger.finding import Finding, Severity, TicketRef
 
@@ -63,7 +63,7 @@ _FINGERPRINT = re.compile(r"^Apportion evidence: ([0-9a-f]{64})\s*$", re.MULTILI
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceNowSettings:
+class ServiceNowSettings(ServiceDeskConnection):
     """Where tickets go in one ServiceNow instance; holds no secret.
 
     Attributes:
@@ -81,9 +81,9 @@ class ServiceNowSettings:
             table's default (incident 6, 7, 8; sc_task and task 3, 4, 7).
         extra_fields: more fields for new records, e.g. ``assignment_group``, ``caller_id``,
             ``category`` (sys_ids or values, as the table expects).
-        connect_timeout, timeout: seconds.
-        verify_tls: True, False or the path of a CA bundle.
-        max_response_bytes: larger replies are refused.
+
+    The connection settings (``connect_timeout``, ``timeout``, ``verify_tls``,
+    ``max_response_bytes``) are those of :class:`ServiceDeskConnection`.
     """
 
     base_url: str
@@ -96,10 +96,6 @@ class ServiceNowSettings:
     close_code: str | None = None
     done_states: tuple[str, ...] | None = None
     extra_fields: Mapping[str, str] = field(default_factory=dict)
-    connect_timeout: float = 10.0
-    timeout: float = 30.0
-    verify_tls: bool | str = True
-    max_response_bytes: int = 5 * 1024 * 1024
 
     def __post_init__(self) -> None:
         source = "ServiceNow settings"
@@ -119,6 +115,7 @@ class ServiceNowSettings:
             if not state.isdigit():
                 raise InputError("states are numbers", source=source, field="done_states",
                                  value=state)
+        self.check_connection()
 
     @property
     def closing(self) -> tuple[str, str | None, tuple[str, ...]]:
@@ -151,8 +148,7 @@ class ServiceNowTicketSink:
         self._api = RestTransport(
             system="ServiceNow", base_url=settings.base_url, username=settings.username,
             secret=password, error_text=_servicenow_error_text,
-            connect_timeout=settings.connect_timeout, timeout=settings.timeout,
-            verify_tls=settings.verify_tls, max_response_bytes=settings.max_response_bytes)
+            http=settings.http)
         self._path = f"/api/now/table/{settings.table}"
 
     def __repr__(self) -> str:

@@ -12,11 +12,13 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from connectors.erp.hardening import REDACTED, ResponseTooLargeError, read_capped_httpx
+from connectors.erp.hardening import REDACTED
+from connectors.http import MIB, HttpSettings, ResponseTooLargeError
 from connectors.ticketing import MAX_ERROR_TEXT, TicketingError, one_line, protect_ticketing_secrets
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,36 @@ _HINTS = {
 }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceDeskConnection:
+    """The connection part of a service desk's settings, under the names its settings and
+    config files have always used (``timeout``, not ``operation_timeout``); checked as
+    :class:`connectors.http.HttpSettings`, errors naming these fields.
+
+    Attributes:
+        connect_timeout, timeout: seconds (connecting; each read or write).
+        verify_tls: True, False or the path of a CA bundle (which must exist).
+        max_response_bytes: larger replies are refused.
+    """
+
+    connect_timeout: float = 10.0
+    timeout: float = 30.0
+    verify_tls: bool | str = True
+    max_response_bytes: int = 5 * MIB
+
+    @property
+    def http(self) -> HttpSettings:
+        """These settings as :class:`HttpSettings` (no proxy from the environment)."""
+        return HttpSettings.named(
+            {"operation_timeout": "timeout"}, source=type(self).__name__,
+            connect_timeout=self.connect_timeout, operation_timeout=self.timeout,
+            verify_tls=self.verify_tls, max_response_bytes=self.max_response_bytes)
+
+    def check_connection(self) -> None:
+        """Raise :class:`ledger.errors.InputError` naming a bad timeout, cap or CA bundle."""
+        _ = self.http
+
+
 class RestTransport:
     """One service desk's REST API.
 
@@ -38,29 +70,19 @@ class RestTransport:
         username, secret: HTTP Basic credentials; the secret is registered for log redaction.
         error_text: pulls the human-readable error out of a parsed JSON error reply (None when
             it finds none; the raw body text is used instead).
-        connect_timeout, timeout: seconds (connecting; each read or write).
-        verify_tls: True, False or the path of a CA bundle.
-        max_response_bytes: larger replies are refused unread.
+        http: timeouts, TLS and the reply cap (larger replies are refused unread).
     """
 
     def __init__(self, *, system: str, base_url: str, username: str, secret: str,
-                 error_text: Callable[[Any], str | None], connect_timeout: float,
-                 timeout: float, verify_tls: bool | str, max_response_bytes: int) -> None:
+                 error_text: Callable[[Any], str | None], http: HttpSettings) -> None:
         protect_ticketing_secrets(secret, username=username)
         self.system = system
         self.base_url = base_url.rstrip("/")
         self._secret = secret
         self._error_text = error_text
-        self._timeout = timeout
-        self._max_bytes = max_response_bytes
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            auth=httpx.BasicAuth(username, secret),
-            verify=verify_tls,
-            trust_env=False,
-            follow_redirects=False,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-        )
+        self._settings = http
+        self._http = http.httpx_client(base_url=self.base_url,
+                                       auth=httpx.BasicAuth(username, secret))
 
     def __repr__(self) -> str:
         return f"RestTransport({self.system!r}, {self.base_url!r})"
@@ -86,7 +108,7 @@ class RestTransport:
         try:
             with self._http.stream(method, path, params=params, content=content,
                                    headers=headers) as response:
-                raw = read_capped_httpx(response, self._max_bytes)
+                raw = self._settings.read_capped(response)
                 status = response.status_code
                 reason = response.reason_phrase
                 media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -95,7 +117,8 @@ class RestTransport:
             raise self._error(f"{doing} failed: cannot connect to {self.base_url} "
                               f"({self._clean(str(exc)) or type(exc).__name__})") from None
         except httpx.TimeoutException:
-            raise self._error(f"{doing} failed: no reply within {self._timeout:g} s") from None
+            raise self._error(f"{doing} failed: no reply within "
+                              f"{self._settings.operation_timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise self._error(f"{doing} failed: the connection broke "
                               f"({type(exc).__name__})") from None

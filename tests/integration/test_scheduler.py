@@ -282,6 +282,8 @@ def test_config_check_summarises_a_good_file_and_where_each_secret_comes_from(
      "starttsl", "unknown key"),
     (('system = "servicenow"', 'system = "jira"'), "[ticketing]", "system",
      "no [ticketing.jira] table"),
+    (('table = "task"', 'table = "task"\ntimeout_seconds = 0'), "[ticketing.servicenow]",
+     "timeout_seconds", "above 0"),
 ])
 def test_config_check_names_the_table_and_key_of_each_mistake(tmp_path, change, table, key,
                                                               message) -> None:

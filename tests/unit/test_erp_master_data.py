@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -61,13 +62,16 @@ def test_account_types_parse_with_the_longest_prefix_first() -> None:
         parse_account_types("recovery")
 
 
-def test_master_data_settings_share_the_sap_connection_and_take_their_own_options() -> None:
+def test_master_data_settings_share_the_sap_connection_and_take_their_own_options(
+        tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"  # a CA bundle must exist (HttpSettings checks it)
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
     soap = SapSoapSettings("https://s4.example.com", "COMM_USER", operation_timeout=5.0,
-                           verify_tls="/etc/ca.pem")
+                           verify_tls=str(ca))
     settings = SapMasterDataSettings.from_connection(soap, language="DE")
     assert (settings.base_url, settings.username, settings.operation_timeout,
             settings.verify_tls, settings.language) == (
-        "https://s4.example.com", "COMM_USER", 5.0, "/etc/ca.pem", "DE")
+        "https://s4.example.com", "COMM_USER", 5.0, str(ca), "DE")
     assert settings.url(settings.cost_centre_path, "A_CostCenter") == (
         "https://s4.example.com/sap/opu/odata/sap/API_COSTCENTER_SRV/A_CostCenter")
 
