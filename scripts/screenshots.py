@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 VIEWS = ("Dashboard", "Inventory", "Reconciliation", "Licences", "Depreciation",
-         "Cost pools and rules", "Allocation runs", "Journals", "Audit", "Settings")
+         "Cost pools and rules", "Allocation runs", "Journals", "Audit", "Settings",
+         "Reports", "Policy and reviews", "Methodology and costs")
 
 
 def main() -> None:
@@ -80,6 +81,14 @@ def main() -> None:
             view.centres_table.selectRow(0)
             settle()
             view.items_table.selectRow(0)
+        elif page == "Reports":
+            view.lines_table.selectRow(0)
+        elif page == "Policy and reviews":
+            view.reviews_table.selectRow(0)
+        elif page == "Methodology and costs":  # the period's methodology, generated
+            view.show_tab(view.methodology)
+            settle(2.0)
+            view.methodology.sections.setCurrentRow(1)
         settle()
         target = args.out / f"{page.lower().replace(' ', '-')}.png"
         window.grab().save(str(target))

@@ -324,33 +324,206 @@ def _print_run(run: service.AllocationRun, data: dict[str, Any]) -> None:
 def explain(ctx: click.Context, run_id: int, cost_centre: str, max_sources: int,
             xlsx_path: Path | None) -> None:
     """Why a cost centre was charged what it was: pools, rules and the cost lines behind."""
+    as_json = _options(ctx).json
+    # The text sums what each namespace and workload brought this cost centre from all the
+    # cost lines, so it reads them all and lists only --max-sources of them.
     with opened(ctx) as app, app.uow(read_only=True) as uow:
         data = service.explain_run(uow=uow, store=app.cost_facts(), run_id=run_id,
-                                   cost_centre=cost_centre, max_sources=max_sources)
+                                   cost_centre=cost_centre,
+                                   max_sources=max_sources if as_json else _ALL_SOURCES)
+    charged = {} if as_json else _charged_here(data)
+    if not as_json:
+        data = {**data, "items": [{**item, "sources": item["sources"][:max_sources]}
+                                  for item in data["items"]]}
     if xlsx_path is not None:
         from client.commands.policy import write_explain_xlsx
 
         write_explain_xlsx(data, xlsx_path)
-    if _options(ctx).json:
+    if as_json:
         print_json(data)
         return
-    totals = ", ".join(f"{a:,.2f} {c}" for c, a in data["totals"].items()) or "nothing"
-    console.print(f"Cost centre {cost_centre} in run {run_id} ({data['period']}, "
-                  f"{data['ruleset']}): {totals}"
-                  + ("" if data["current"] else " [yellow](inputs changed since)[/yellow]"))
+    _print_explanation(data, charged, shown=min(max_sources, 5))
+
+
+#: Cost lines read per item for the text output's sums per namespace and workload (all of
+#: them in practice; a bound so that a pool of millions of lines cannot stall the command).
+_ALL_SOURCES = 10_000
+
+#: Attributes of a cost line the text leaves out of its one-line label (the JSON keeps them).
+_QUIET = frozenset({"provider", "sub_account_id", "charge_category", "charge_description"})
+
+
+def _charged_here(data: dict[str, Any]) -> dict[tuple[str, ...], Decimal]:
+    """What the cost centre's direct lines took from each cluster share, spot workload and
+    transfer owner: ``("k8s", cluster, key)``, ``("spot", resource, workload)`` summed over
+    every cost line (a shared item's lines are only partly this cost centre's, so not them)."""
+    found: dict[tuple[str, ...], Decimal] = {}
     for item in data["items"]:
-        console.print(f"  {item['amount']:>14,.2f} {item['currency']}  {item['pool']} / "
-                      f"{item['rule']} ({item['kind']}): {item['note']}; "
-                      f"{item['source_count']} cost line(s)")
-        for source in item["sources"][:5]:
-            label = ", ".join(f"{k}={v}" for k, v in source["attributes"].items() if v)
-            console.print(f"      {source['amount']:,.4f} from {source['origin']} "
-                          f"{label} ({source['rows']} rows)")
-    for share in data.get("transfer_shares", []):  # data transfer, by the team's bytes
-        console.print(f"  {share['amount']:>14,.2f} {share['currency']}  data transfer "
-                      f"{share['kind']} {share['region'] or ''}: {share['bytes']:,} of "
-                      f"{share['charge_bytes']:,} bytes ({share['percent']} %) from "
-                      f"{', '.join(share['resources']) or 'no flow'}")
+        if item["kind"] != "direct":
+            continue
+        for source in item["sources"]:
+            attributes, key = source["attributes"], None
+            if attributes.get("k8s_cluster"):
+                key = ("k8s", attributes["k8s_cluster"], attributes.get("k8s_key") or "")
+            elif source["origin"] == "spot":
+                key = ("spot", attributes.get("resource_id") or "",
+                       source["tags"].get("workload") or "")
+            if key is not None:
+                found[key] = found.get(key, Decimal(0)) + to_decimal(source["amount"])
+    return found
+
+
+def numeric_table(*headers: str, title: str) -> Any:
+    """A rich table whose amount, share and count columns (by their header) are
+    right-aligned; the explain, cloud-demo and transfer tables use it."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for header in headers:
+        table.add_column(header, justify="right" if header in _NUMERIC else "left")
+    return table
+
+
+_NUMERIC = frozenset({"amount", "cost lines", "share", "own use", "system", "idle",
+                      "charged here", "run hours", "bytes", "of bytes", "percent",
+                      "of charge", "billed", "charged", "rows", "charge"})
+
+
+def _print_explanation(data: dict[str, Any], charged: dict[tuple[str, ...], Decimal],
+                       shown: int) -> None:
+    totals = ", ".join(f"{to_decimal(a):,.2f} {c}" for c, a in data["totals"].items())
+    console.print(f"Cost centre {data['cost_centre']} in run {data['run_id']} "
+                  f"({data['period']}, {data['ruleset']}): {totals or 'nothing'}"
+                  + ("" if data["current"] else " [yellow](inputs changed since)[/yellow]"))
+    table = numeric_table("amount", "currency", "pool", "rule", "kind", "why", "cost lines",
+                          title="Charged, by pool and rule")
+    for item in data["items"]:
+        table.add_row(f"{to_decimal(item['amount']):,.2f}", item["currency"], item["pool"],
+                      item["rule"], item["kind"], item["note"], str(item["source_count"]))
+    console.print(table)
+    for item in data["items"]:
+        if not item["sources"] or not shown:
+            continue
+        more = item["source_count"] - min(shown, len(item["sources"]))
+        console.print(f"[bold]{item['pool']} / {item['rule']} ({item['kind']})[/bold], "
+                      f"cost lines" + (f" (and {more} more; --json lists them)" if more else ""))
+        for source in item["sources"][:shown]:
+            console.print(f"  {to_decimal(source['amount']):>14,.4f} {source['origin']}: "
+                          f"{_source_label(source)} ({source['rows']} rows)")
+    _print_cluster_shares(data.get("cluster_shares") or [], charged)
+    _print_spot(data.get("spot"), charged)
+    _print_transfer(data)
+
+
+def _source_label(source: dict[str, Any]) -> str:
+    """A cost line in a few words: what and where, and what split it (namespace, workload,
+    transfer owner's bytes) in words rather than its attribute names."""
+    attributes = source["attributes"]
+    said = [f"{k}={v}" for k, v in attributes.items()
+            if v and k not in _QUIET and not k.startswith(("k8s_", "transfer_", "spot_"))]
+    if attributes.get("k8s_cluster"):
+        said.append(f"{attributes.get('k8s_share')} {attributes.get('k8s_key')} of cluster "
+                    f"{attributes['k8s_cluster']}")
+    if source["origin"] == "spot":
+        basis = "CPU credits" if attributes.get("spot_basis") == "cpu_credits" else "run hours"
+        said.append(f"workload {source['tags'].get('workload', '?')} by {basis}")
+    if attributes.get("transfer_kind"):
+        said.append(f"{attributes['transfer_kind']} transfer of "
+                    f"{attributes.get('transfer_owner')}: "
+                    f"{int(attributes.get('transfer_bytes') or 0):,} of "
+                    f"{int(attributes.get('transfer_charge_bytes') or 0):,} bytes")
+    return ", ".join(said)
+
+
+def percent_text(text: str) -> str:
+    """A percentage the services give as text ("26.9003", "0") with four decimals."""
+    return f"{to_decimal(text):.4f} %"
+
+
+def _print_cluster_shares(shares: list[dict[str, Any]],
+                          charged: dict[tuple[str, ...], Decimal]) -> None:
+    """Every namespace's, label's and idle owner's share of its cluster, how it was made up,
+    and what the cost centre was charged for it directly (in bold)."""
+    if shares:
+        console.print(cluster_shares_table(shares, "charged here", cells={
+            (cluster, key): [f"{amount:,.2f}"]
+            for (origin, cluster, key), amount in charged.items() if origin == "k8s"}))
+
+
+def cluster_shares_table(shares: list[dict[str, Any]], *extra: str,
+                         cells: dict[tuple[str, str], list[str]]) -> Any:
+    """The clusters' shares as a table (``namespace_shares`` rows: share, own use, system,
+    idle), with ``extra`` columns filled from ``cells[cluster, key]``; rows with cells in
+    bold."""
+    table = numeric_table("cluster", "by", "namespace / label", "share", "own use", "system",
+                          "idle", *extra, title="Cluster shares (own use, system namespaces "
+                          "and idle capacity add up to the share)")
+    for share in shares:
+        found = cells.get((share["cluster"], share["key"]))
+        table.add_row(share["cluster"], share["kind"], share["key"],
+                      *(percent_text(share[k]) for k in ("percent", "own", "system", "idle")),
+                      *(found or [""] * len(extra)), style="bold" if found else None)
+    return table
+
+
+def _print_spot(spot: dict[str, Any] | None, charged: dict[tuple[str, ...], Decimal]) -> None:
+    """Spot and burstable capacity by workload (all of it, this cost centre's in bold), and
+    any cost of a resource with no run, left as billed."""
+    if not spot or not (spot.get("split") or spot.get("unsplit")):
+        return
+    table = numeric_table("resource", "workload", "run hours", "amount", "currency",
+                          "charged here", title="Spot and burstable capacity, by the hours "
+                          "(CPU-credit lines by the credits) each workload ran")
+    for row in spot.get("split", []):
+        amount = charged.get(("spot", row["resource_id"], row["workload"]))
+        table.add_row(row["resource_id"], row["workload"], f"{to_decimal(row['hours']):,}",
+                      f"{to_decimal(row['amount']):,.2f}", row["currency"],
+                      "" if amount is None else f"{amount:,.2f}",
+                      style="bold" if amount is not None else None)
+    for row in spot.get("unsplit", []):
+        table.add_row(row["resource_id"], "(no run: left as billed)", "",
+                      f"{to_decimal(row['amount']):,.2f}", row["currency"], "")
+    console.print(table)
+
+
+def _exact(value: Any) -> str:
+    """An amount to its last digit (a transfer split keeps the bill's precision), at least
+    to the cent, with thousands separators."""
+    amount = to_decimal(value).normalize()
+    places = max(2, -amount.as_tuple().exponent) if amount else 2
+    return f"{amount:,.{places}f}"
+
+
+def _print_transfer(data: dict[str, Any]) -> None:
+    """The cost centre's data-transfer shares (by its bytes of each charge), then, when the
+    run split transfer itself, every owner's part and the lines no flow explained."""
+    shares = data.get("transfer_shares") or []
+    if shares:
+        in_run = all(share.get("in_run") for share in shares)
+        table = numeric_table("kind", "region", "bytes", "of bytes", "percent", "amount",
+                              "currency", "of charge", "from",
+                              title="Data transfer charged here, by its bytes" + (
+                                  "" if in_run else " (beside the run: no [[transfer]] rule)"))
+        for share in shares:
+            table.add_row(share["kind"], share["region"] or "", f"{share['bytes']:,}",
+                          f"{share['charge_bytes']:,}", f"{share['percent']} %",
+                          _exact(share["amount"]), share["currency"],
+                          _exact(share["charge"]) if share.get("charge") is not None else "",
+                          ", ".join(share["resources"]) or "no flow")
+        console.print(table)
+    transfer = data.get("transfer")
+    if not transfer or not (transfer.get("split") or transfer.get("unsplit")):
+        return
+    table = numeric_table("kind", "region", "owner", "charged to", "amount", "currency",
+                          title="The run's transfer split, every owner")
+    for row in transfer.get("split", []):
+        table.add_row(row["kind"], row["region"] or "", row["owner"], row["charged_to"],
+                      _exact(row["amount"]), row["currency"],
+                      style="bold" if row["charged_to"] == data["cost_centre"] else None)
+    for row in transfer.get("unsplit", []):
+        table.add_row(row["kind"], row["region"] or "", "(no flow)", "as billed",
+                      _exact(row["amount"]), row["currency"])
+    console.print(table)
 
 
 @click.command("impact")

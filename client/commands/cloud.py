@@ -11,7 +11,9 @@ stores the runs that the ``[[spot]]`` rules split spot and burstable instances' 
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,6 +26,7 @@ from client.commands.common import (
     read,
     show,
 )
+from ledger.money import allocate, round_to_currency
 
 
 def _store(ctx: click.Context, usage, sha256: str, reason: str | None) -> None:
@@ -168,16 +171,56 @@ def cloud_demo(ctx: click.Context, period: str) -> None:
     if ctx.ensure_object(Options).json:
         print_json(data)
         return
+    _print_cloud_demo(data, period)
+
+
+def _print_cloud_demo(data: dict[str, Any], period: str) -> None:
+    """The dry run as tables: billed against charged per part of the estate, the clusters'
+    shares with the cost centres they reached, functions and spot workloads, and the total
+    per cost centre."""
+    from client.commands.allocation import cluster_shares_table, numeric_table
+
     console.print(f"{data['ruleset']} {period}: the month's clusters, functions, gateway and "
-                  "spot capacity (dry run)")
+                  "spot capacity (a dry run: nothing stored)")
+    parts = numeric_table("part", "billed", "charged", "currency",
+                          title="Billed and charged, per part")
     for part, billed in data["billed"].items():
-        console.print(f"  {part:<10} billed {billed:>12,.2f} USD, charged "
-                      f"{data['charged'].get(part, 0):>12,.2f}")
-    for share in data["cluster_shares"]:
-        console.print(f"  {share['cluster']} {share['kind']} {share['key']}: {share['percent']}% "
-                      f"(own {share['own']}%, system {share['system']}%, idle {share['idle']}%)")
-    for row in data["by_cost_centre"]:
-        console.print(f"  {row['cost_centre']:>8} {row['amount']:>12,.2f} {row['currency']}")
+        parts.add_row(part, f"{billed:,.2f}", f"{data['charged'].get(part, 0):,.2f}", "USD")
+    console.print(parts)
+    reached: dict[tuple[str, str], dict[str, Decimal]] = {}
+    for share in data["shares"]:
+        if share["kind"] in ("namespace", "label", "idle"):
+            centres = reached.setdefault((share["resource"], share["key"]), {})
+            centres[share["cost_centre"]] = centres.get(share["cost_centre"], Decimal(0)) \
+                + share["amount"]
+    shown = cents([sum(centres.values()) for centres in reached.values()])
+    console.print(cluster_shares_table(data["cluster_shares"], "cost centre", "amount", cells={
+        key: [", ".join(sorted(centres)), f"{amount:,.2f}"]
+        for (key, centres), amount in zip(reached.items(), shown, strict=True)}))
+    others = numeric_table("part", "resource", "workload", "cost centre", "amount",
+                           title="Functions and spot capacity, by use")
+    rest = [share for share in data["shares"]
+            if share["kind"] not in ("namespace", "label", "idle")]
+    for share, amount in zip(rest, cents([s["amount"] for s in rest]), strict=True):
+        others.add_row(share["kind"], share["resource"], share["key"] or "",
+                       share["cost_centre"], f"{amount:,.2f}")
+    console.print(others)
+    centres = numeric_table("cost centre", "amount", "currency",
+                            title="Charged, per cost centre")
+    rows = data["by_cost_centre"]
+    for row, amount in zip(rows, cents([r["amount"] for r in rows]), strict=True):
+        centres.add_row(row["cost_centre"], f"{amount:,.2f}", row["currency"])
+    console.print(centres)
+
+
+def cents(amounts: list[Decimal]) -> list[Decimal]:
+    """Exact amounts shown to the cent so that they add up to their total shown to the cent
+    (largest remainder), as a reader adding up a column expects; rounded one by one when
+    some are negative."""
+    exact = [Decimal(a) for a in amounts]
+    if not exact or any(a < 0 for a in exact) or not any(exact):
+        return [round_to_currency(a, "USD") for a in exact]
+    return allocate(round_to_currency(sum(exact, Decimal(0)), "USD"), exact)
 
 
 def register(cli: click.Group) -> None:

@@ -96,12 +96,39 @@ def transfer_command(ctx: click.Context, period: str, owner: str | None, owner_t
     charges = [{"kind": c.kind, "region": c.region, "currency": c.currency,
                 "amount": c.amount, "rows": c.rows} for c in report.charges]
     rows = share_rows(report, owner)
-    show(ctx, "shares", rows, [
-        ("kind", lambda r: r["kind"]), ("region", lambda r: r["region"]),
-        ("owner", lambda r: r["owner"]), ("bytes", lambda r: r["bytes"]),
-        ("share %", lambda r: r["percent"]), ("amount", lambda r: r["amount"]),
-        ("currency", lambda r: r["currency"]),
-    ], extra={"period": period, "charges": charges})
+    if ctx.ensure_object(Options).json:
+        show(ctx, "shares", rows, [], extra={"period": period, "charges": charges})
+        return
+    _print_transfer(period, charges, rows, owner)
+
+
+def _print_transfer(period: str, charges: list[dict[str, Any]], rows: list[dict[str, Any]],
+                    owner: str | None) -> None:
+    """The period's transfer charges, then each team's share of them by its bytes."""
+    from client.commands.allocation import numeric_table
+
+    if not charges:
+        console.print(f"{period}: no data-transfer charge in billing.")
+        return
+    table = numeric_table("kind", "region", "charge", "currency", "rows",
+                          title=f"Data-transfer charges of {period}")
+    for charge in charges:
+        table.add_row(charge["kind"], charge["region"] or "", f"{charge['amount']:,.2f}",
+                      charge["currency"], f"{charge['rows']:,}")
+    console.print(table)
+    if any(charge["kind"] == "any" for charge in charges):
+        console.print('[dim]kind "any": billed as data transfer of no stated kind, so split by '
+                      "the bytes of every kind[/dim]")
+    table = numeric_table("kind", "region", "owner", "bytes", "of bytes", "percent", "amount",
+                          "currency", "from",
+                          title="Each owner's share, by its bytes" + (
+                              f" (only {owner})" if owner else ""))
+    for row in rows:
+        table.add_row(row["kind"], row["region"] or "", row["owner"], f"{row['bytes']:,}",
+                      f"{row['charge_bytes']:,}", f"{row['percent']} %",
+                      f"{row['amount']:,.2f}", row["currency"],
+                      ", ".join(row["resources"]) or "no flow")
+    console.print(table)
 
 
 def register(cli: click.Group) -> None:

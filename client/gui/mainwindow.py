@@ -288,9 +288,10 @@ class MainWindow(QMainWindow):
             search.selectAll()
 
     def _export(self) -> None:
-        panel = self._panel()
-        if panel is not None:
-            panel.export()  # type: ignore[attr-defined]
+        """Ctrl+E: the page exports the table in front of the user, or says why it cannot."""
+        why = self.current_view().export_current()
+        if why:
+            self.statusBar().showMessage(why, 8000)
 
     def _inventory_stack(self, what: str) -> None:
         view = self.current_view()

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from client.gui.access import guard
 from client.gui.operations import Operation
 from client.gui.paging import INTEGER, MONEY, Column
-from client.gui.views.base import ClientContext, View, rows_table
+from client.gui.views.base import ClientContext, View, follow_selection, rows_table
 from ledger.access import Permission
 from ledger.calendar import PeriodStatus, current_period
 from ledger.services import allocation as allocation_service
@@ -95,20 +95,17 @@ class AllocationRunsView(View):
             Column("unallocated", "Unallocated", MONEY, 110),
             Column("share", "Unallocated %", width=90), Column("currency", "Cur.", width=45),
             Column("journals", "Journals", width=110), Column("by", "By", width=70)))
-        self.runs_table.selectionModel().currentRowChanged.connect(
-            lambda current, _p: self.select_run(current.row()))
+        follow_selection(self.runs_table, self.select_run)
         self.centres_table, self.centres_model = rows_table((
             Column("centre", "Cost centre", width=90), Column("amount", "Charged", MONEY, 120),
             Column("currency", "Cur.", width=45)))
-        self.centres_table.selectionModel().currentRowChanged.connect(
-            lambda current, _p: self.explain_row(current.row()))
+        follow_selection(self.centres_table, self.explain_row)
         self.items_table, self.items_model = rows_table((
             Column("pool", "Pool", width=110), Column("rule", "Rule", width=130),
             Column("kind", "Kind", width=70), Column("amount", "Amount", MONEY, 110),
             Column("share", "Share", width=90), Column("sources", "Sources", INTEGER, 60),
             Column("note", "Why", width=360)))
-        self.items_table.selectionModel().currentRowChanged.connect(
-            lambda current, _p: self.show_sources(current.row()))
+        follow_selection(self.items_table, self.show_sources)
         self.sources_table, self.sources_model = rows_table((
             Column("kind", "Kind", width=70), Column("origin", "Origin", width=110),
             Column("reference", "Reference", width=200), Column("rows", "Rows", INTEGER, 60),

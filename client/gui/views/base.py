@@ -103,6 +103,34 @@ class View(QWidget):
     def failed(self, error: BaseException) -> None:
         self.notice(str(error), error=True)
 
+    def export_current(self) -> str | None:
+        """Ctrl+E: export the table in front of the user (the big table's every matching row,
+        else the shown table that has the focus, else the first shown one). Returns why
+        nothing was exported, for the status bar, or None once the export has started."""
+        panel = getattr(self, "panel", None)
+        if isinstance(panel, TablePanel):
+            panel.export()
+            return None
+        table = self.export_table()
+        if table is None:
+            return f"{self.title or 'This page'}: there is no table here to export"
+        model = table.model()
+        if model.rowCount() == 0:
+            return f"{self.title or 'This page'}: the table is empty, nothing to export"
+        name = (table.objectName() or self.title or "table").lower().replace(" ", "-")
+        export_rows(self, name, model.columns, model.rows())
+        return None
+
+    def export_table(self) -> QTableView | None:
+        """The in-memory table Ctrl+E exports (see :meth:`export_current`): the shown one
+        with the focus, else the largest shown (the page's main table)."""
+        shown = [t for t in self.findChildren(QTableView)
+                 if t.isVisible() and isinstance(t.model(), RowsTableModel)]
+        focused = next((t for t in shown if t.hasFocus()), None)
+        if focused is not None or not shown:
+            return focused
+        return max(shown, key=lambda t: t.width() * t.height())
+
     def export_path(self, name: str) -> Path | None:
         """Where to save an export: a chosen file, or (tests, scripts) the export folder."""
         if self.context.export_dir is not None:
@@ -176,8 +204,7 @@ class TablePanel(QWidget):
         layout.addWidget(self.table)
         self.model.loaded.connect(self._loaded)
         self.model.failed.connect(lambda text: view.notice(text, error=True))
-        self.table.selectionModel().currentRowChanged.connect(
-            lambda current, _previous: self.current_changed.emit(current.row()))
+        follow_selection(self.table, self.current_changed.emit)
         state = view.context.settings.value(f"columns/{settings_key}")
         if state is not None:
             self.table.horizontalHeader().restoreState(state)
@@ -238,6 +265,26 @@ class TablePanel(QWidget):
     def _exported(self, path: Path, rows: int) -> None:
         self.view.notice(f"Exported {rows:,} rows to {path}")
         self.exported.emit(str(path))
+
+
+def chosen_row(table: QTableView) -> int:
+    """The row the user chose: the current row when it is selected, else the first selected
+    row; -1 when no row is selected (a current row alone, as focus leaves it, is no choice)."""
+    rows = sorted({index.row() for index in table.selectionModel().selectedRows()})
+    current = table.currentIndex().row()
+    if current in rows:
+        return current
+    return rows[0] if rows else -1
+
+
+def follow_selection(table: QTableView, chosen: Callable[[int], None]) -> None:
+    """Call ``chosen(row)`` (see ``chosen_row``) whenever the table's selection changes.
+
+    Not on the current row: Qt does not signal a click on the row that is already current
+    (focus makes the first row current unselected, a reload keeps or clears it silently), so a
+    detail pane or button following it would ignore that click, or act on a row nobody chose.
+    """
+    table.selectionModel().selectionChanged.connect(lambda _s, _d: chosen(chosen_row(table)))
 
 
 def rows_table(columns: tuple[Column, ...]) -> tuple[QTableView, RowsTableModel]:

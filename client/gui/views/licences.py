@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from client.gui.paging import DATE, INTEGER, MONEY, Column
-from client.gui.views.base import ClientContext, View, rows_table
+from client.gui.views.base import ClientContext, View, follow_selection, rows_table
 from ledger.services import licences as licence_service
 
 #: Installations listed in the drill-down (the position counts them all).
@@ -70,8 +70,7 @@ class LicencesView(View):
             Column("installations", "Installations", INTEGER, 90),
             Column("assigned", "Seats", INTEGER, 60), Column("estimated", "Estimated",
                                                              width=70)))
-        self.table.selectionModel().currentRowChanged.connect(
-            lambda current, _p: self.drill(current.row()))
+        follow_selection(self.table, self.drill)
         self.entitlements, self.entitlements_model = rows_table((
             Column("key", "Entitlement", width=150), Column("metric", "Metric", width=90),
             Column("quantity", "Quantity", INTEGER, 70), Column("unit", "Unit cost", MONEY, 90),

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from client.gui.access import guard
 from client.gui.models import RowsTableModel
 from client.gui.paging import DATE, Column
-from client.gui.views.base import ClientContext, View, rows_table
+from client.gui.views.base import ClientContext, View, chosen_row, follow_selection, rows_table
 from ledger.access import Permission
 from ledger.errors import NotFoundError
 from ledger.policy import PolicyVersion, VersionStatus
@@ -149,8 +149,7 @@ class PolicyView(View):
         self.policy_state = QLabel("")
         self.policy_state.setObjectName("policy-state")
         self.versions_table, self.versions_model = rows_table(VERSION_COLUMNS)
-        self.versions_table.selectionModel().currentRowChanged.connect(
-            lambda current, _p: self.show_version(current.row()))
+        follow_selection(self.versions_table, self.show_version)
         self.text = QPlainTextEdit()
         self.text.setObjectName("policy-text")
         self.text.setReadOnly(True)
@@ -201,8 +200,7 @@ class PolicyView(View):
         self.reviews_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         for number, column in enumerate(REVIEW_COLUMNS):
             self.reviews_table.setColumnWidth(number, column.width)
-        self.reviews_table.selectionModel().currentRowChanged.connect(
-            lambda current, _p: self.select_review(current.row()))
+        follow_selection(self.reviews_table, self.select_review)
         self.checklist_table, self.checklist_model = rows_table(CHECK_COLUMNS)
         self.outcome = QComboBox()
         self.outcome.setObjectName("review-outcome")
@@ -266,14 +264,14 @@ class PolicyView(View):
         self.apply_actor()
 
     def selected_version(self) -> PolicyVersion | None:
-        row = self.versions_table.currentIndex().row()
+        row = chosen_row(self.versions_table)
         if self.page is None or not 0 <= row < self.versions_model.rowCount():
             return None
         number = self.versions_model.row(row)[0]
         return next((v for v in self.page.versions if v.version == number), None)
 
     def selected_review(self) -> DueReview | None:
-        row = self.reviews_table.currentIndex().row()
+        row = chosen_row(self.reviews_table)
         if self.page is None or not 0 <= row < len(self.page.reviews):
             return None
         return self.page.reviews[row]

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from client.gui.access import guard
 from client.gui.paging import INTEGER, Column
-from client.gui.views.base import ClientContext, View, rows_table
+from client.gui.views.base import ClientContext, View, follow_selection, rows_table
 from ledger.access import Permission
 from ledger.errors import InputError
 from ledger.reconciliation import DecisionKind, Finding, Outcome
@@ -103,8 +103,7 @@ class ReconciliationView(View):
                                                              width=260),
             Column("decision", "Decision", width=120)))
         self.table.setSelectionMode(QTableView.SelectionMode.ExtendedSelection)
-        self.table.selectionModel().currentRowChanged.connect(
-            lambda current, _p: self.compare(current.row()))
+        follow_selection(self.table, self.compare)
         self.register_form, self.discovered_form = QFormLayout(), QFormLayout()
         self.register_values: dict[str, QLabel] = {}
         self.discovered_values: dict[str, QLabel] = {}

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
+    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -30,7 +31,7 @@ from client.gui.access import guard
 from client.gui.charts import ChartWidget
 from client.gui.models import format_money
 from client.gui.paging import INTEGER, MONEY, Column
-from client.gui.views.base import ClientContext, View, rows_table
+from client.gui.views.base import ClientContext, View, chosen_row, follow_selection, rows_table
 from client.render import FORMATS, write_document
 from client.render.reports import KPI_LABELS, statement_document
 from ledger.access import Permission
@@ -168,10 +169,11 @@ class ReportsView(View):
         self.total.setObjectName("statement-total")
         self.total.setWordWrap(True)
         self.lines_table, self.lines_model = rows_table(LINE_COLUMNS)
-        self.lines_table.selectionModel().currentRowChanged.connect(
-            lambda _c, _p: self.apply_actor())
+        self.lines_table.setObjectName("statement-lines")  # also the name Ctrl+E saves under
+        follow_selection(self.lines_table, lambda _row: self.apply_actor())
         self.trend_chart = ChartWidget("Trend over prior periods", "line")
         self.movers_table, self.movers_model = rows_table(MOVER_COLUMNS)
+        self.movers_table.setObjectName("top-movers")
         self.reason = QLineEdit()
         self.reason.setObjectName("dispute-reason")
         self.reason.setPlaceholderText("Why the selected line is wrong (required)")
@@ -205,6 +207,7 @@ class ReportsView(View):
         self.kpi_state.setObjectName("kpi-state")
         self.shares_chart = ChartWidget("Share of cost allocated (percent)", "bar")
         self.kpi_table, self.kpi_model = rows_table(KPI_COLUMNS)
+        self.kpi_table.setObjectName("kpis")
         body = QSplitter()
         body.addWidget(self.shares_chart)
         body.addWidget(self.kpi_table)
@@ -217,8 +220,8 @@ class ReportsView(View):
 
     def _disputes_tab(self) -> QWidget:
         self.disputes_table, self.disputes_model = rows_table(DISPUTE_COLUMNS)
-        self.disputes_table.selectionModel().currentRowChanged.connect(
-            lambda _c, _p: self.apply_actor())
+        self.disputes_table.setObjectName("disputes")
+        follow_selection(self.disputes_table, lambda _row: self.apply_actor())
         self.answer = QLineEdit()
         self.answer.setObjectName("dispute-answer")
         self.answer.setPlaceholderText("Answer to the cost centre (required to decide)")
@@ -244,6 +247,14 @@ class ReportsView(View):
         layout.addWidget(self.disputes_table, 1)
         layout.addLayout(bar)
         return tab
+
+    def export_table(self) -> QTableView | None:
+        """Ctrl+E: the focused table, else the shown tab's own (statement lines, KPIs,
+        disputes), not the movers beside the lines."""
+        focused = super().export_table()
+        if focused is not None and focused.hasFocus():
+            return focused
+        return (self.lines_table, self.kpi_table, self.disputes_table)[self.tabs.currentIndex()]
 
     @property
     def decision_buttons(self) -> tuple[QPushButton, ...]:
@@ -337,11 +348,11 @@ class ReportsView(View):
     # -- who may do what --------------------------------------------------------------------
 
     def selected_line(self) -> tuple[Any, ...] | None:
-        row = self.lines_table.currentIndex().row()
+        row = chosen_row(self.lines_table)
         return self.lines_model.row(row) if 0 <= row < self.lines_model.rowCount() else None
 
     def selected_dispute(self) -> Dispute | None:
-        row = self.disputes_table.currentIndex().row()
+        row = chosen_row(self.disputes_table)
         return self.disputes[row] if 0 <= row < len(self.disputes) else None
 
     def apply_actor(self) -> None:

@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from client.gui.models import RowsTableModel
 from client.gui.views.base import ClientContext, View
 from client.gui.views.catalogue import CatalogueTab
 from client.gui.views.ledger_tie import LedgerTieTab
@@ -79,6 +88,24 @@ class MoreReportsView(View):
 
     def current_tab(self) -> ReportTab:
         return self.tabs.currentWidget()  # type: ignore[return-value]
+
+    def export_current(self) -> str | None:
+        """Ctrl+E exports the shown tab's table (as its own Export… button does, under the
+        same file name), or says why there is none."""
+        tab = self.current_tab()
+        button = getattr(tab, "export_button", None)
+        if isinstance(button, QPushButton):
+            model = getattr(tab, "model", None)
+            if not button.isEnabled() or (isinstance(model, RowsTableModel)
+                                          and model.rowCount() == 0):
+                return f"{tab.title}: nothing to export yet, the table is empty"
+            button.click()
+            return None
+        why = tab.export_current()
+        if why and tab is self.methodology:
+            return (f"{tab.title}: the section shown has no table; choose a section with one, "
+                    "or save the whole document as PDF or HTML (Save…)")
+        return why
 
     def activate(self) -> None:
         super().activate()

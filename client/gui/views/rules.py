@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from client.gui.access import guard
 from client.gui.paging import MONEY, Column
-from client.gui.views.base import ClientContext, View, rows_table
+from client.gui.views.base import ClientContext, View, follow_selection, rows_table
 from ledger.access import Permission
 from ledger.allocation import parse_ruleset
 from ledger.calendar import PeriodStatus, current_period
@@ -65,8 +65,7 @@ class RulesView(View):
             Column("label", "Version", width=150), Column("status", "Status", width=70),
             Column("from", "Effective from", width=100), Column("author", "Author", width=80),
             Column("reason", "Reason", width=200)))
-        self.versions_table.selectionModel().currentRowChanged.connect(
-            lambda current, _p: self.select_version(current.row()))
+        follow_selection(self.versions_table, self.select_version)
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("rules-editor")
         self.editor.setFont(QFont("monospace"))

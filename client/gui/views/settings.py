@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from client.gui.access import guard
 from client.gui.paging import Column
-from client.gui.views.base import ClientContext, View, rows_table
+from client.gui.views.base import ClientContext, View, follow_selection, rows_table
 from ledger.access import Permission
 from ledger.erp import ERP_KINDS, ErpProfile
 from ledger.services import erp_profiles
@@ -63,8 +63,7 @@ class SettingsView(View):
             Column("name", "Name", width=100), Column("kind", "Kind", width=80),
             Column("url", "URL", width=260), Column("company", "Company", width=80),
             Column("username", "User", width=90)))
-        self.profiles.selectionModel().currentRowChanged.connect(
-            lambda current, _p: self._edit(current.row()))
+        follow_selection(self.profiles, self._edit)
         self.name, self.url, self.company, self.username = (QLineEdit() for _ in range(4))
         self.secret = QLineEdit()
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
