@@ -147,7 +147,7 @@ def run_duckdb(paths: tuple[Path, Path], queue: multiprocessing.Queue) -> None:
     con.execute("SET threads = 2")
     con.execute("SET enable_progress_bar = false")
     started = time.perf_counter()
-    for name, path, key_columns in (("reg", paths[0], 17), ("dev", paths[1], 18)):
+    for name, path, key_columns in (("reg", paths[0], 17), ("dev", paths[1], 19)):
         columns = ("'pos': 'INTEGER', " + ", ".join(f"'c{i}': 'VARCHAR'" for i in
                                                      range(1, key_columns)))
         con.execute(f"CREATE TABLE {name}_wide AS SELECT * FROM read_csv('{path}', "

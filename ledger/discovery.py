@@ -76,6 +76,8 @@ class DiscoveredDevice:
         software: installed software, in the source's order.
         partial: True for a partial inventory (GLPI sends only changed sections): absent
             attributes mean "not sent", not "removed".
+        gone_at: when the source reported the device deleted (AWS Config
+            ``ResourceDeleted``), None while it exists. A gone record is not a sighting.
     """
 
     source: str
@@ -96,6 +98,7 @@ class DiscoveredDevice:
     asset_tag: str | None = None
     software: tuple[Software, ...] = field(default=())
     partial: bool = False
+    gone_at: datetime | None = None
 
     @property
     def ref(self) -> DeviceRef:

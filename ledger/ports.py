@@ -445,6 +445,19 @@ class ReviewRepository(Protocol):
     def list(self, subject: str | None = None) -> list[CompletedReview]: ...
 
 
+class AuditKeyIndex(Protocol):
+    """The things (entity, key) an audit event about several things concerns
+    (:mod:`ledger.persistence.audit_index`)."""
+
+    def index_last(self, entity: str, keys: Sequence[str]) -> int: ...
+    def events_of(self, key: str, entity: str | None = None) -> list[int]: ...
+    def find(self, *, key: str | None = None, entity: str | None = None,
+             action: str | None = None, actor: str | None = None,
+             since: datetime | None = None, limit: int | None = None,
+             ) -> list[ChainedEvent]: ...
+    def by_sequence(self, sequence: int) -> ChainedEvent | None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction on behalf of one actor; rolls back unless :meth:`commit` is called."""
 
@@ -459,6 +472,7 @@ class UnitOfWork(Protocol):
     journals: JournalRepository
     users: UserRepository
     audit: AuditTrail
+    audit_keys: AuditKeyIndex
     assets: AssetRepository
     depreciation_charges: DepreciationChargeRepository
     leases: LeaseRepository

@@ -26,7 +26,16 @@ Outcomes (:class:`Outcome`)
     any source within ``missing_after``; an asset whose only sighting is older is both matched
     and missing); duplicate (two register entries share an identifier,
     two records of one source share a serial, UUID, cloud id or tag, or two records claim one
-    asset); decommissioned (a missing asset a person marked decommissioned).
+    asset); deleted (in service, and every discovery record paired with it was reported deleted
+    by its source: a candidate for decommission); decommissioned (a missing or deleted asset a
+    person marked decommissioned).
+
+Deleted records
+    A record whose source reported it deleted (``gone_at``) is not a sighting: it is matched
+    like any record to find which asset it was, but it claims no asset (a live record of the
+    same source keeps the asset), does not count as seen, is never unregistered nor a
+    duplicate. An in-service asset paired only with deleted records is ``deleted`` (naming the
+    latest deletion) rather than missing.
 
 Decisions (:class:`Decision`)
     accept a match (with the disagreements it had), link by hand, reject a pairing, mark an
@@ -147,6 +156,7 @@ class Outcome(enum.StrEnum):
     MISSING = "missing"
     DUPLICATE = "duplicate"
     DECOMMISSIONED = "decommissioned"
+    DELETED = "deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +183,8 @@ class Finding:
         conflicts: for ``conflict``: what disagrees.
         others: for ``duplicate``: the other asset tags or device references involved.
         identifier: for ``duplicate``: the evidence kind and normalised key that is shared.
-        last_seen: for ``missing``: when a source last saw it (None: never matched).
+        last_seen: for ``missing``: when a source last saw it (None: never matched); for
+            ``deleted``: when its source reported it deleted.
         decision: the decision that shaped this finding, if any.
     """
 
@@ -290,7 +301,8 @@ class Reconciliation:
     stale_decisions: tuple[Decision, ...] = field(default=())
 
     def counts(self) -> dict[str, int]:
-        """``{"matched", "conflicts", "unregistered", "missing", "duplicates", "records"}``."""
+        """``{"matched", "conflicts", "unregistered", "missing", "duplicates", "records",
+        "deleted"}`` (deleted last: it came later, and scripts read the first six)."""
         tally = dict.fromkeys(Outcome, 0)
         for finding in self.findings:
             tally[finding.outcome] += 1
@@ -301,6 +313,7 @@ class Reconciliation:
             "missing": tally[Outcome.MISSING],
             "duplicates": tally[Outcome.DUPLICATE],
             "records": self.records,
+            "deleted": tally[Outcome.DELETED],
         }
 
     def by_outcome(self, outcome: Outcome) -> list[Finding]:
@@ -462,6 +475,7 @@ def reconcile(
     # Each device proposes its best candidate; one asset goes to one record per source.
     claims: dict[tuple[str, int], tuple[int, int, int, tuple[int, ...]]] = {}
     losers: list[tuple[int, tuple[str, int]]] = []  # (device, the slot it lost)
+    deletions: dict[int, int] = {}  # asset -> its latest deleted record
     unmatched: list[int] = []
     unmatched_ids: dict[int, Identity] = {}
     for d_pos, device in enumerate(devices):
@@ -488,11 +502,17 @@ def reconcile(
                         candidate[:2] == best[:2] and candidate[2] < best[2]):
                     best = candidate
             if best is None or best[0] < MIN_CONFIDENCE:
-                unmatched.append(d_pos)
-                unmatched_ids[d_pos] = identity
+                if device.gone_at is None:
+                    unmatched.append(d_pos)
+                    unmatched_ids[d_pos] = identity
                 continue
             proposal = (best[0], best[3], best[4])
         confidence, position, ranks = proposal
+        if device.gone_at is not None:  # which asset it was; not a sighting, claims nothing
+            held_gone = devices[deletions[position]] if position in deletions else None
+            if held_gone is None or _later_deletion(device, held_gone):
+                deletions[position] = d_pos
+            continue
         slot = (device.source, position)
         held = claims.get(slot)
         if held is None:
@@ -557,11 +577,24 @@ def reconcile(
         if entry.status is not LifecycleStatus.IN_SERVICE:
             continue
         seen = last_seen.get(position)
-        if seen is None or seen < cutoff:
+        if seen is None and position in deletions:
+            gone = devices[deletions[position]]
+            findings.append(Finding(Outcome.DELETED, asset_tag=entry.tag, device=gone.ref,
+                                    last_seen=gone.gone_at))
+        elif seen is None or seen < cutoff:
             findings.append(Finding(Outcome.MISSING, asset_tag=entry.tag, last_seen=seen))
 
     result = Reconciliation(tuple(findings), records=len(devices), stale_decisions=tuple(stale))
     return apply_decisions(result, decisions)
+
+
+def _later_deletion(device: DiscoveredDevice, held: DiscoveredDevice) -> bool:
+    """Whether ``device`` is the deletion to name rather than ``held``: the later one, then the
+    smaller (source, record id)."""
+    assert device.gone_at is not None and held.gone_at is not None
+    if device.gone_at != held.gone_at:
+        return device.gone_at > held.gone_at
+    return (device.source, device.record_id) < (held.source, held.record_id)
 
 
 def _neg(text: str) -> tuple[int, ...]:
@@ -574,7 +607,7 @@ def apply_decisions(result: Reconciliation, decisions: Sequence[Decision]) -> Re
 
     - accept: a conflict whose disagreements are all among those accepted becomes matched;
     - take_owner: the owner disagreement with that discovered owner is resolved;
-    - decommission: the asset is no longer missing (outcome ``decommissioned``);
+    - decommission: the asset is no longer missing or deleted (outcome ``decommissioned``);
     - link and reject were honoured by the matching; a rejection whose pair still appears
       (it cannot, unless the result came from elsewhere) is stale.
     Decisions that match nothing in ``result`` are added to ``stale_decisions``.
@@ -598,7 +631,8 @@ def apply_decisions(result: Reconciliation, decisions: Sequence[Decision]) -> Re
                 finding, applied = _apply_pair(finding, decision)
                 if applied:
                     used.add(id(decision))
-        elif finding.outcome is Outcome.MISSING and finding.asset_tag in decommissions:
+        elif (finding.outcome in (Outcome.MISSING, Outcome.DELETED)
+              and finding.asset_tag in decommissions):
             decision = decommissions[finding.asset_tag]
             used.add(id(decision))
             finding = replace(finding, outcome=Outcome.DECOMMISSIONED, decision=decision)

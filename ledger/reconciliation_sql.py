@@ -66,13 +66,14 @@ REGISTER_COLUMNS = {
     "cc_k": "VARCHAR", "owner": "VARCHAR", "location": "VARCHAR", "model": "VARCHAR",
     "cost_centre": "VARCHAR",
 }
-#: Columns of the discovery key table; ``seen_us`` is microseconds since the epoch (UTC).
+#: Columns of the discovery key table; ``seen_us`` is microseconds since the epoch (UTC), and
+#: ``gone_us`` when the source reported the record deleted (NULL while it exists).
 DEVICE_COLUMNS = {
     "pos": "INTEGER", "source": "VARCHAR", "record_id": "VARCHAR", "seen_us": "BIGINT",
     "serial_k": "VARCHAR", "uuid_k": "VARCHAR", "cloud_k": "VARCHAR", "tag_k": "VARCHAR",
     "host_k": "VARCHAR", "macs": "VARCHAR", "owner_k": "VARCHAR", "location_k": "VARCHAR",
     "model_k": "VARCHAR", "cc_k": "VARCHAR", "owner": "VARCHAR", "location": "VARCHAR",
-    "model": "VARCHAR", "cost_centre": "VARCHAR",
+    "model": "VARCHAR", "cost_centre": "VARCHAR", "gone_us": "BIGINT",
 }
 #: Conflict bits, in the order the pure function reports conflicts.
 CONFLICT_FIELDS = ("owner", "location", "model", "cost_centre", "status")
@@ -112,7 +113,8 @@ def device_row(pos: int, device: DiscoveredDevice) -> tuple[Any, ...]:
     return (pos, device.source, device.record_id, micros(device.seen_at), serial, uuid, cloud,
             tag, host, ";".join(dict.fromkeys(macs)) or None, owner_key(device.owner),
             fold(device.location), device_model_key(device.model), fold(device.cost_centre),
-            device.owner, device.location, device.model, device.cost_centre)
+            device.owner, device.location, device.model, device.cost_centre,
+            micros(device.gone_at))
 
 
 def write_rows(path: Path, rows: Iterable[Sequence[Any]]) -> int:
@@ -253,7 +255,15 @@ CREATE OR REPLACE TEMP TABLE proposals AS
     SELECT p.*, d.source, d.record_id, d.seen_us FROM (
         SELECT dpos, apos, mask, confidence, false AS linked FROM best
         UNION ALL SELECT dpos, apos, 0, 100, true FROM linked) p
-    JOIN dev d ON d.pos = p.dpos;
+    JOIN dev d ON d.pos = p.dpos WHERE d.gone_us IS NULL;
+-- A record its source deleted says which asset it was, but is no sighting and claims nothing
+-- (few such records: the join is built on them).
+CREATE OR REPLACE TEMP TABLE gone_dev AS
+    SELECT pos, source, record_id, gone_us FROM dev WHERE gone_us IS NOT NULL;
+CREATE OR REPLACE TEMP TABLE gone_claims AS
+    SELECT p.dpos, p.apos, g.source, g.record_id, g.gone_us FROM (
+        SELECT dpos, apos FROM best UNION ALL SELECT dpos, apos FROM linked) p
+    JOIN gone_dev g ON g.pos = p.dpos;
 -- Most assets are claimed once per source: only the others are ranked.
 CREATE OR REPLACE TEMP TABLE crowded AS
     SELECT source, apos FROM proposals GROUP BY source, apos HAVING count(*) > 1;
@@ -285,7 +295,7 @@ CREATE OR REPLACE TEMP TABLE losers AS
     WHERE l.place > 1;
 CREATE OR REPLACE TEMP TABLE unmatched AS
     SELECT d.pos AS dpos, d.source, d.record_id FROM dev d
-    WHERE NOT EXISTS (SELECT 1 FROM proposals p WHERE p.dpos = d.pos);
+    WHERE d.gone_us IS NULL AND NOT EXISTS (SELECT 1 FROM proposals p WHERE p.dpos = d.pos);
 CREATE OR REPLACE TEMP TABLE device_duplicates AS
     WITH strong AS (
         SELECT u.dpos, u.source, u.record_id, k.rank, k.key
@@ -297,11 +307,21 @@ CREATE OR REPLACE TEMP TABLE device_duplicates AS
            arg_min(s.key, s.rank) AS key
     FROM strong s JOIN holders h USING (source, rank, key)
     WHERE h.holder <> s.dpos GROUP BY s.dpos;
+CREATE OR REPLACE TEMP TABLE deleted AS
+    SELECT apos, dpos, gone_us FROM (
+        SELECT g.apos, g.dpos, g.gone_us,
+               row_number() OVER (PARTITION BY g.apos ORDER BY g.gone_us DESC, g.source ASC,
+                                  g.record_id ASC) AS choice
+        FROM gone_claims g JOIN reg r ON r.pos = g.apos
+        WHERE r.status = 'in_service' AND NOT EXISTS (
+            SELECT 1 FROM pairs p WHERE p.apos = g.apos))
+    WHERE choice = 1;
 CREATE OR REPLACE TEMP TABLE missing AS
     WITH seen AS (SELECT apos, max(coalesce(seen_us, {as_of})) AS last_us FROM pairs
                   GROUP BY apos)
     SELECT r.pos AS apos, s.last_us FROM reg r LEFT JOIN seen s ON s.apos = r.pos
-    WHERE r.status = 'in_service' AND (s.last_us IS NULL OR s.last_us < {cutoff});
+    WHERE r.status = 'in_service' AND (s.last_us IS NULL OR s.last_us < {cutoff})
+    AND NOT EXISTS (SELECT 1 FROM deleted x WHERE x.apos = r.pos);
 """
 
 _COUNTS_SQL = """
@@ -313,7 +333,8 @@ SELECT
     (SELECT count(*) FROM missing),
     (SELECT count(*) FROM shared_keys) + (SELECT count(*) FROM losers)
         + (SELECT count(*) FROM device_duplicates),
-    (SELECT count(*) FROM dev)
+    (SELECT count(*) FROM dev),
+    (SELECT count(*) FROM deleted)
 """
 
 
@@ -332,7 +353,8 @@ class SqlReconciliation:
     def _base_counts(self) -> dict[str, int]:
         row = self.con.execute(_COUNTS_SQL).fetchone()
         assert row is not None
-        names = ("matched", "conflicts", "unregistered", "missing", "duplicates", "records")
+        names = ("matched", "conflicts", "unregistered", "missing", "duplicates", "records",
+                 "deleted")
         return dict(zip(names, (int(v) for v in row), strict=True))
 
     def counts(self) -> dict[str, int]:
@@ -343,7 +365,7 @@ class SqlReconciliation:
             before = Reconciliation(tuple(touched), records=0).counts()
             after = apply_decisions(Reconciliation(tuple(touched), records=0),
                                     self._applied()).counts()
-            for name in ("matched", "conflicts", "missing"):
+            for name in ("matched", "conflicts", "missing", "deleted"):
                 counts[name] += after[name] - before[name]
         return counts
 
@@ -371,6 +393,7 @@ class SqlReconciliation:
             self.con.execute("CREATE OR REPLACE TEMP TABLE decided_tags (tag VARCHAR)")
             _insert(self.con, "decided_tags", [(t,) for t in tags])
             found += self._missing_findings("JOIN decided_tags x ON x.tag = r.tag")
+            found += self._deleted_findings("JOIN decided_tags x ON x.tag = r.tag")
         return found
 
     # --- materialising findings ----------------------------------------------------------
@@ -405,6 +428,14 @@ class SqlReconciliation:
             ORDER BY r.tag""").fetchall()  # noqa: S608 (the join is a constant here)
         return [Finding(Outcome.MISSING, asset_tag=tag, last_seen=from_micros(last))
                 for tag, last in rows]
+
+    def _deleted_findings(self, join: str = "") -> list[Finding]:
+        rows = self.con.execute(f"""
+            SELECT r.tag, d.source, d.record_id, x.gone_us FROM deleted x
+            JOIN reg r ON r.pos = x.apos JOIN dev d ON d.pos = x.dpos {join}
+            ORDER BY r.tag""").fetchall()  # noqa: S608 (the join is a constant here)
+        return [Finding(Outcome.DELETED, asset_tag=tag, device=DeviceRef(source, record_id),
+                        last_seen=from_micros(gone)) for tag, source, record_id, gone in rows]
 
     def _duplicate_findings(self) -> list[Finding]:
         found = []
@@ -445,8 +476,9 @@ class SqlReconciliation:
         wanted = {outcome} if outcome is not None else set(Outcome)
         if wanted & {Outcome.MATCHED, Outcome.CONFLICT}:
             findings += self._pair_findings()
-        if wanted & {Outcome.MISSING, Outcome.DECOMMISSIONED}:
+        if wanted & {Outcome.MISSING, Outcome.DECOMMISSIONED, Outcome.DELETED}:
             findings += self._missing_findings()
+            findings += self._deleted_findings()
         if Outcome.DUPLICATE in wanted:
             findings += self._duplicate_findings()
         if Outcome.UNREGISTERED in wanted:

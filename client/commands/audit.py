@@ -93,14 +93,27 @@ def _event_json(chained: Any) -> dict[str, Any]:
 @audit.command("log")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]))
 @click.option("--limit", type=click.IntRange(1), default=None)
+@click.option("--entity", help="Only events about this kind of thing (asset, journal ...).")
+@click.option("--key", help="Only events about this thing (an asset tag ...), including the "
+              "register loads' events that concern it among others, shown with its own values.")
+@click.option("--action", help="Only this action (asset.update, period.close ...).")
+@click.option("--actor", help="Only this user's events.")
 @json_option
 @click.pass_context
-def audit_log_command(ctx: click.Context, since: datetime | None, limit: int | None) -> None:
+def audit_log_command(ctx: click.Context, since: datetime | None, limit: int | None,
+                      entity: str | None, key: str | None, action: str | None,
+                      actor: str | None) -> None:
     """Who changed what, when and why."""
-    from ledger.services.audit import audit_log
+    from ledger.services.audit import audit_find, audit_log
 
     when = since.replace(tzinfo=UTC) if since else None
-    rows = read(ctx, lambda uow: audit_log(uow=uow, since=when, limit=limit))
+    if key is not None:
+        _log_of_key(ctx, read(ctx, lambda uow: audit_find(
+            uow=uow, key=key, entity=entity, action=action, actor=actor, since=when,
+            limit=limit)))
+        return
+    rows = read(ctx, lambda uow: audit_log(uow=uow, since=when, limit=limit, entity=entity,
+                                           action=action, actor=actor))
     if ctx.ensure_object(Options).json:
         print_json({"events": [_event_json(r) for r in rows]})
         return
@@ -109,6 +122,30 @@ def audit_log_command(ctx: click.Context, since: datetime | None, limit: int | N
             timespec="seconds")), ("who", lambda r: r.event.actor),
         ("what", lambda r: r.event.action), ("key", lambda r: r.event.key),
         ("why", lambda r: r.event.reason)])
+
+
+def _log_of_key(ctx: click.Context, entries: list[Any]) -> None:
+    """The events about one thing: a chunk event's ``before`` and ``after`` are that thing's
+    own (``in_batch`` true, the event's own key beside), its hashes the whole event's."""
+    if ctx.ensure_object(Options).json:
+        print_json({"events": [{**_event_json(e.chained), "before": e.before,
+                                "after": e.after, "match": e.key, "in_batch": e.in_batch}
+                               for e in entries]})
+        return
+    show(ctx, "events", entries, [
+        ("#", lambda e: e.chained.sequence),
+        ("when", lambda e: e.chained.event.occurred_at.isoformat(timespec="seconds")),
+        ("who", lambda e: e.chained.event.actor), ("what", lambda e: e.chained.event.action),
+        ("key", lambda e: f"{e.key} in {e.chained.event.key}" if e.in_batch else e.key),
+        ("change", _change_text), ("why", lambda e: e.chained.event.reason)])
+
+
+def _change_text(entry: Any) -> str:
+    if entry.before is None and entry.after is not None:
+        return "created"
+    if entry.after is None:
+        return "removed" if entry.before is not None else ""
+    return "; ".join(f"{name}: {old} → {new}" for name, old, new in entry.changed())
 
 
 @audit.command("export")

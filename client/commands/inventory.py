@@ -179,7 +179,7 @@ def run_import(ctx: click.Context, kind: str, path: Path | None, api: str | None
         print_json({"import_id": result.import_id, "source": result.source, "kind": kind,
                     "file": result.file, "sha256": result.sha256, "records": result.records,
                     "created": result.created, "updated": result.updated,
-                    "unchanged": result.unchanged,
+                    "unchanged": result.unchanged, "gone": result.gone,
                     "already_imported": result.already_imported})
     else:
         console.print(f"{result.message}.")
@@ -239,6 +239,8 @@ def _detail(finding: Finding) -> str:
             ", ".join(finding.others)
     if finding.others:
         return "also claimed by " + ", ".join(finding.others)
+    if finding.outcome is Outcome.DELETED and finding.last_seen:
+        return f"deleted in the source {finding.last_seen:%Y-%m-%d}"
     if finding.outcome in (Outcome.MISSING, Outcome.DECOMMISSIONED):
         return f"last seen {finding.last_seen:%Y-%m-%d}" if finding.last_seen else "never seen"
     return ""

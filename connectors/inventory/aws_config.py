@@ -17,13 +17,18 @@ is the private DNS name and the MACs those of the network interfaces; ``model`` 
 type, or the resource type for other resources.
 
 Items whose status says the resource is gone (``ResourceDeleted``,
-``ResourceDeletedNotRecorded``) are left out: they are not sightings. They are counted in
-:attr:`AwsConfigRead.deleted` so that a caller can act on them.
+``ResourceDeletedNotRecorded``) are devices too, marked deleted: ``gone_at`` is the capture
+time (the moment AWS Config recorded the deletion) and only the identifiers are kept (a deleted
+item carries no configuration). They are not sightings: the import marks the stored record gone
+and reconciliation says which register asset was deleted in the source. Their record ids are
+also listed in :attr:`AwsConfigRead.deleted`. A history file lists every state of a resource:
+each resource becomes one device, its latest state (a deletion after a sighting keeps the
+sighting's identifiers).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +69,7 @@ def read_aws_config_document(path: Path) -> AwsConfigRead:
         raise document.error("not an AWS Config document: no configurationItems, "
                              "configurationItem or configurationItemSummary",
                              field="configurationItems")
-    staged: list[Staged[DiscoveredDevice]] = []
+    latest: dict[str, Staged[DiscoveredDevice]] = {}
     deleted: list[str] = []
     errors: list[InputError] = []
     for position, item in enumerate(items, start=1):
@@ -75,18 +80,36 @@ def read_aws_config_document(path: Path) -> AwsConfigRead:
             record_id = arn or f"{resource_type}/{resource_id}"
             if item.text("configurationItemStatus") in GONE:
                 deleted.append(record_id)
-                continue
-            staged.append(Staged(_device(item, record_id, resource_id, resource_type),
-                                 source, position))
+                device = _gone(item, record_id, resource_id, resource_type)
+            else:
+                device = _device(item, record_id, resource_id, resource_type)
+            _keep_latest(latest, Staged(device, source, position))
         except InputError as exc:
             errors.append(exc)
             if len(errors) >= MAX_ERRORS:
                 break
     if errors:
         raise InputErrors(errors, source=source)
-    if not staged and not deleted:
+    if not latest:
         raise InputError("the document holds no configuration item", source=source)
-    return AwsConfigRead(staged, tuple(deleted))
+    return AwsConfigRead(list(latest.values()), tuple(dict.fromkeys(deleted)))
+
+
+def _keep_latest(latest: dict[str, Staged[DiscoveredDevice]],
+                 item: Staged[DiscoveredDevice]) -> None:
+    """A history file lists every state of a resource: keep its latest (by capture time, then
+    file order). A deletion after a sighting keeps the sighting's identifiers, marked gone."""
+    held = latest.get(item.value.record_id)
+    if held is not None and _moment(held.value) > _moment(item.value):
+        item, held = held, item
+    if held is not None and item.value.gone_at is not None and held.value.gone_at is None:
+        item = Staged(replace(held.value, gone_at=item.value.gone_at), item.source, item.row)
+    latest[item.value.record_id] = item
+
+
+def _moment(device: DiscoveredDevice) -> float:
+    moment = device.gone_at or device.seen_at
+    return moment.timestamp() if moment is not None else float("-inf")
 
 
 def _tags(item: JsonReader) -> dict[str, str]:
@@ -132,6 +155,19 @@ def _device(item: JsonReader, record_id: str, resource_id: str | None,
         cost_centre=_first_tag(tags, COST_CENTRE_TAGS),
         macs=macs,
     )
+
+
+def _gone(item: JsonReader, record_id: str, resource_id: str | None,
+          resource_type: str | None) -> DiscoveredDevice:
+    """A deleted resource: its identifiers and the time the deletion was captured."""
+    captured = item.time("configurationItemCaptureTime")
+    if captured is None:
+        raise item.error("a deleted resource needs the time its deletion was captured",
+                         field="configurationItemCaptureTime")
+    return DiscoveredDevice(
+        source=SourceKind.AWS_CONFIG.value, record_id=record_id, seen_at=None,
+        cloud_resource_id=resource_id, manufacturer="Amazon Web Services", model=resource_type,
+        location=item.text("availabilityZone") or item.text("awsRegion"), gone_at=captured)
 
 
 def _first_tag(tags: dict[str, Any], names: tuple[str, ...]) -> str | None:

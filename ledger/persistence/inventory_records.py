@@ -72,6 +72,9 @@ class DiscoveryRecordRecord(Base):
     location: Mapped[str | None] = mapped_column(String(200))
     cost_centre: Mapped[str | None] = mapped_column(String(100))
     partial: Mapped[bool] = mapped_column(Boolean)
+    # When the source reported the device deleted (AWS Config ``ResourceDeleted``): the record
+    # is kept, so that reconciliation can say which register asset is gone from the source.
+    gone_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     macs: Mapped[str | None] = mapped_column(String(400))
     serial_key: Mapped[str | None] = mapped_column(String(100), index=True)
     tag_key: Mapped[str | None] = mapped_column(String(100), index=True)

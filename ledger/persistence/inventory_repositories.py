@@ -64,9 +64,12 @@ class DiscoveryImport:
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
+    """What one batch did; ``gone``: the records newly marked deleted, with when."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    gone: tuple[tuple[str, datetime], ...] = ()
 
 
 def device_raw(device: DiscoveredDevice) -> dict[str, Any]:
@@ -94,7 +97,7 @@ def _device_values(device: DiscoveredDevice) -> dict[str, Any]:
         cloud_key=cloud_resource_key(device.cloud_resource_id),
         owner_key=owner_key(device.owner), location_key=fold(device.location),
         model_key=device_model_key(device.model), cost_centre_key=fold(device.cost_centre),
-        raw=device_raw(device), software=_software(device))
+        raw=device_raw(device), software=_software(device), gone_at=device.gone_at)
     return values
 
 
@@ -107,7 +110,13 @@ def _device(record: DiscoveryRecordRecord) -> DiscoveredDevice:
         manufacturer=record.manufacturer, model=record.model, os=record.os,
         owner=record.owner, location=record.location, cost_centre=record.cost_centre,
         asset_tag=record.asset_tag, partial=record.partial,
-        software=tuple(Software(*item) for item in record.software or ()))
+        software=tuple(Software(*item) for item in record.software or ()),
+        gone_at=record.gone_at)
+
+
+def _before(seen_at: datetime | None, gone_at: datetime) -> bool:
+    """Whether a sighting is no later than a deletion (an unknown time is not later)."""
+    return seen_at is None or seen_at <= gone_at
 
 
 def _import(record: DiscoveryImportRecord) -> DiscoveryImport:
@@ -160,36 +169,67 @@ class SqlAlchemyInventoryRepository:
         return found
 
     def save_batch(self, import_id: int, devices: Sequence[DiscoveredDevice]) -> BatchResult:
-        """Insert new records, update changed ones, leave identical ones alone."""
+        """Insert new records, update changed ones, leave identical ones alone.
+
+        A device reported deleted (``gone_at``) marks the stored record gone and changes
+        nothing else of it (a deletion carries identifiers only); a deletion not seen before
+        is stored as a gone record, so reconciliation can still name its asset. A record
+        already gone stays as it was, and so does one seen after the reported deletion. A
+        live sighting after the deletion brings the record back.
+        """
         if not devices:
             return BatchResult()
         source = devices[0].source
-        existing: dict[str, tuple[int, dict[str, Any], list[Any]]] = {}
-        ids = [d.record_id for d in devices]
-        table = DiscoveryRecordRecord
-        for start in range(0, len(ids), _LOOKUP_CHUNK):
-            rows = self.session.execute(select(table.record_id, table.id, table.raw,
-                                               table.software).where(
-                table.source == source, table.record_id.in_(ids[start:start + _LOOKUP_CHUNK])))
-            for record_id, pk, raw, software in rows:
-                existing[record_id] = (pk, raw, software)
+        existing = self._existing(source, [d.record_id for d in devices])
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        gone_updates: list[dict[str, Any]] = []
+        gone: list[tuple[str, datetime]] = []
         unchanged = 0
         for device in devices:
             values = _device_values(device)
             held = existing.get(device.record_id)
             if held is None:
                 inserts.append({**values, "import_id": import_id})
-            elif held[1] == values["raw"] and held[2] == values["software"]:
+                if device.gone_at is not None:
+                    gone.append((device.record_id, device.gone_at))
+            elif device.gone_at is not None:
+                pk, _, _, seen_at, gone_at = held
+                if gone_at is not None or (seen_at is not None and seen_at > device.gone_at):
+                    unchanged += 1
+                else:
+                    gone_updates.append({"id": pk, "gone_at": device.gone_at})
+                    gone.append((device.record_id, device.gone_at))
+            elif held[4] is not None and _before(device.seen_at, held[4]):
+                unchanged += 1  # a sighting older than the reported deletion
+            elif held[4] is None and held[1] == values["raw"] and held[2] == values["software"]:
                 unchanged += 1
             else:
                 updates.append({**values, "id": held[0], "import_id": import_id})
+        table = DiscoveryRecordRecord
         if inserts:
             self.session.execute(insert(table), inserts)
         if updates:
             self.session.execute(update(table), updates)
-        return BatchResult(len(inserts), len(updates), unchanged)
+        if gone_updates:
+            self.session.execute(update(table), gone_updates)
+        return BatchResult(len(inserts), len(updates) + len(gone_updates), unchanged,
+                           tuple(gone))
+
+    def _existing(self, source: str, ids: Sequence[str],
+                  ) -> dict[str, tuple[int, dict[str, Any], list[Any], datetime | None,
+                                   datetime | None]]:
+        """(id, raw, software, seen_at, gone_at) of the stored records among ``ids``."""
+        table = DiscoveryRecordRecord
+        existing = {}
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            rows = self.session.execute(select(
+                table.record_id, table.id, table.raw, table.software, table.seen_at,
+                table.gone_at).where(table.source == source,
+                                     table.record_id.in_(ids[start:start + _LOOKUP_CHUNK])))
+            for record_id, *held in rows:
+                existing[record_id] = tuple(held)
+        return existing  # type: ignore[return-value]
 
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(DiscoveryRecordRecord)) or 0
@@ -230,10 +270,10 @@ class SqlAlchemyInventoryRepository:
         query = select(d.source, d.record_id, d.seen_at, d.serial_key, d.uuid_key, d.cloud_key,
                        d.tag_key, d.hostname_key, d.macs, d.owner_key, d.location_key,
                        d.model_key, d.cost_centre_key, d.owner, d.location, d.model,
-                       d.cost_centre).order_by(d.id)
+                       d.cost_centre, d.gone_at).order_by(d.id)
         result = self.session.execute(query.execution_options(yield_per=batch))
-        for pos, (source, record_id, seen_at, *rest) in enumerate(result):
-            yield (pos, source, record_id, micros(seen_at), *rest)
+        for pos, (source, record_id, seen_at, *rest, gone_at) in enumerate(result):
+            yield (pos, source, record_id, micros(seen_at), *rest, micros(gone_at))
 
     # --- decisions -------------------------------------------------------------------------
 

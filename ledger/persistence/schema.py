@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ledger.persistence import (  # noqa: F401
     allocation_records,
+    audit_index,
     catalogue_records,
     flow_log_records,
     governance_records,

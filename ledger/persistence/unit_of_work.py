@@ -27,6 +27,7 @@ from ledger.persistence.allocation_repositories import (
     SqlAlchemyManualCostRepository,
     SqlAlchemyRuleSetRepository,
 )
+from ledger.persistence.audit_index import SqlAlchemyAuditKeyIndex
 from ledger.persistence.catalogue_repositories import (
     SqlAlchemyAccountReportingRepository,
     SqlAlchemyCatalogueRepository,
@@ -104,6 +105,7 @@ class SqlAlchemyUnitOfWork:
         self.journals = SqlAlchemyJournalRepository(self.session)
         self.users = SqlAlchemyUserRepository(self.session)
         self.audit = SqlAlchemyAuditTrail(self.session)
+        self.audit_keys = SqlAlchemyAuditKeyIndex(self.session)
         self.assets = SqlAlchemyAssetRepository(self.session)
         self.depreciation_charges = SqlAlchemyDepreciationChargeRepository(self.session)
         self.leases = SqlAlchemyLeaseRepository(self.session)

@@ -143,6 +143,7 @@ def record_chunk(uow: UnitOfWork, *, entity: str,
                   key=f"{keys[0]}..{keys[-1]} ({len(keys)})",
                   before={key: before for key, before, _ in pairs if before is not None},
                   after={key: after for key, _, after in pairs}, reason=reason)
+    uow.audit_keys.index_last(entity, keys)  # so the trail is searched by one key
 
 
 def _save_books(uow: UnitOfWork, book_index: dict[str, Staged[DepreciationBook]], *,

@@ -13,7 +13,7 @@ accepted conflicts and decommissions survive every later import.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -63,6 +63,8 @@ class ImportResult:
         records: devices read; created, updated, unchanged: what happened to them.
         already_imported: the same content from the same source was imported before; nothing
             was changed.
+        gone: records the source reported deleted that are now marked gone (counted in
+            ``created`` or ``updated`` too).
     """
 
     import_id: int
@@ -75,14 +77,17 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     already_imported: bool = False
+    gone: int = 0
 
     @property
     def message(self) -> str:
         if self.already_imported:
             return (f"{self.file} was imported before (import {self.import_id}); "
                     "nothing changed")
+        deleted = f", {self.gone} deleted in the source" if self.gone else ""
         return (f"imported {self.records} {self.source} record(s) from {self.file}: "
-                f"{self.created} new, {self.updated} changed, {self.unchanged} unchanged")
+                f"{self.created} new, {self.updated} changed, {self.unchanged} unchanged"
+                f"{deleted}")
 
 
 def _merge_partial(device: DiscoveredDevice, stored: DiscoveredDevice) -> DiscoveredDevice:
@@ -121,7 +126,7 @@ def import_discovery(
                             unchanged=earlier.records, already_imported=True)
     import_id = uow.inventory.start_import(source=source, kind=kind, file=file, sha256=sha256,
                                            at=uow.clock.now(), by=uow.actor.login)
-    created = updated = unchanged = records = 0
+    created = updated = unchanged = records = gone = 0
     for batch in _batches(devices, BATCH):
         values = [item.value for item in batch]
         _check_batch(batch, source)
@@ -132,9 +137,11 @@ def import_discovery(
                       else replace(d, partial=False) if d.partial else d for d in values]
         result = uow.inventory.save_batch(import_id, values)
         licences.record_installations(uow, source=source, devices=values)
+        _record_gone(uow, source, import_id, result.gone)
         created += result.created
         updated += result.updated
         unchanged += result.unchanged
+        gone += len(result.gone)
         records += len(values)
         if progress is not None:
             progress(records)
@@ -142,12 +149,24 @@ def import_discovery(
         raise InputError("the file holds no device", source=file)
     uow.inventory.finish_import(import_id, records=records, created=created, updated=updated)
     outcome = ImportResult(import_id, source, kind, file, sha256, records, created, updated,
-                           unchanged)
+                           unchanged, gone=gone)
+    summary = {"source": source, "kind": kind, "file": file, "sha256": sha256,
+               "records": records, "created": created, "updated": updated}
+    if gone:
+        summary["gone"] = gone
     record_change(uow, action="discovery.import", entity="discovery_import",
-                  key=str(import_id), after={"source": source, "kind": kind, "file": file,
-                                             "sha256": sha256, "records": records,
-                                             "created": created, "updated": updated})
+                  key=str(import_id), after=summary)
     return outcome
+
+
+def _record_gone(uow: UnitOfWork, source: str, import_id: int,
+                 gone: Sequence[tuple[str, datetime]]) -> None:
+    """One audit event per record marked deleted: the record is kept, marked, never erased,
+    and the trail says which import reported the deletion and when the source captured it."""
+    for record_id, gone_at in gone:
+        record_change(uow, action="discovery.gone", entity="discovery_record",
+                      key=f"{source}:{record_id}"[:200], before={"gone_at": None},
+                      after={"gone_at": gone_at, "import": import_id})
 
 
 def _check_batch(batch: list[Staged[DiscoveredDevice]], source: str) -> None:
@@ -194,8 +213,8 @@ def _matched(uow: UnitOfWork, missing_days: int, as_of: datetime | None = None,
 
 def reconciliation_counts(*, uow: UnitOfWork, missing_days: int = DEFAULT_MISSING_DAYS,
                           ) -> dict[str, int]:
-    """``{"matched", "conflicts", "unregistered", "missing", "duplicates", "records"}`` with
-    the recorded decisions applied; computed in SQL at any scale."""
+    """``{"matched", "conflicts", "unregistered", "missing", "duplicates", "records",
+    "deleted"}`` with the recorded decisions applied; computed in SQL at any scale."""
     authorize(uow, Permission.READ, doing="reconcile the inventory")
     with _matched(uow, missing_days) as result:
         return result.counts()

@@ -254,7 +254,7 @@ def test_an_aws_config_change_notification_gives_the_resource() -> None:
     assert volume.seen_at == datetime(2018, 12, 16, 12, 44, 50, 26000, tzinfo=UTC)
 
 
-def test_an_aws_config_snapshot_gives_instances_and_counts_deleted_ones(tmp_path: Path) -> None:
+def test_an_aws_config_snapshot_gives_instances_and_marks_deleted_ones(tmp_path: Path) -> None:
     path = tmp_path / "snapshot.json"
     path.write_text("""{"fileVersion": "1.0", "configSnapshotId": "x", "configurationItems": [
       {"resourceType": "AWS::EC2::Instance", "resourceId": "i-0abc",
@@ -266,9 +266,13 @@ def test_an_aws_config_snapshot_gives_instances_and_counts_deleted_ones(tmp_path
          "ip-10-0-0-5.eu-west-1.compute.internal", "platformDetails": "Linux/UNIX",
          "networkInterfaces": [{"macAddress": "0a:1b:2c:3d:4e:5f"}]}},
       {"resourceType": "AWS::EC2::Instance", "resourceId": "i-0dead",
+       "configurationItemCaptureTime": "2026-11-26T11:00:00.000Z",
        "configurationItemStatus": "ResourceDeleted"}]}""")
     read = read_aws_config_document(path)
-    [instance] = read.devices
+    instance, gone = read.devices
+    assert instance.value.gone_at is None
+    assert (gone.value.cloud_resource_id, gone.value.seen_at, gone.value.gone_at) == (
+        "i-0dead", None, datetime(2026, 11, 26, 11, 0, tzinfo=UTC))
     assert (instance.value.model, instance.value.cost_centre, instance.value.owner) == (
         "m5.large", "6010", "ops@example.com")
     assert instance.value.macs == ("0a:1b:2c:3d:4e:5f",)

@@ -263,7 +263,7 @@ def test_two_records_of_one_source_with_one_serial_are_duplicates(result) -> Non
 def test_the_counts_are_what_the_reconcile_command_prints(result) -> None:
     # LT-009's device matched but was last seen 90 days ago: a match, and a missing asset
     assert result.counts() == {"matched": 6, "conflicts": 2, "unregistered": 3, "missing": 4,
-                               "duplicates": 2, "records": 12}
+                               "duplicates": 2, "records": 12, "deleted": 0}
 
 
 def test_two_sources_may_both_see_one_asset_but_one_source_only_once() -> None:

@@ -1,6 +1,7 @@
 """The DuckDB matching finds exactly what the pure reference finds, on tangled generated data:
 shared and junk identifiers, byte-swapped UUIDs, conflicting owners and models, retired assets,
-devices never seen, links, rejections, accepted conflicts and decommissioned assets."""
+devices never seen, records deleted in their source, links, rejections, accepted conflicts and
+decommissioned assets."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ MODELS = st.sampled_from([None, "Latitude 7440", "Dell Latitude 7440", "ThinkPad
                           "System Product Name"])
 CENTRES = st.sampled_from([None, "1010", "1020"])
 STATUSES = st.sampled_from(list(LifecycleStatus))
+#: Mostly live records; some deleted in their source, two at the same moment (the tie-break).
+GONE = st.sampled_from([None, None, None, NOW - timedelta(days=2), NOW - timedelta(days=2),
+                        NOW - timedelta(days=40)])
 
 
 @st.composite
@@ -55,7 +59,7 @@ def feeds(draw: st.DrawFn) -> list[DiscoveredDevice]:
         serial=draw(SERIALS), hardware_uuid=draw(UUIDS), macs=tuple(draw(MACS)),
         hostname=draw(HOSTS), asset_tag=draw(TAGS), cloud_resource_id=draw(CLOUD),
         owner=draw(OWNERS), location=draw(LOCATIONS), model=draw(MODELS),
-        cost_centre=draw(CENTRES)) for n in range(size)]
+        cost_centre=draw(CENTRES), gone_at=draw(GONE)) for n in range(size)]
 
 
 def _same(a: object, b: object) -> None:
