@@ -16,7 +16,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from client import demo_allocation, demo_flow_logs, demo_inventory, demo_licences, demo_policy
+from client import (
+    demo_allocation,
+    demo_flow_logs,
+    demo_inventory,
+    demo_licences,
+    demo_policy,
+    demo_reports,
+)
 from client.bootstrap import App
 from client.erp import gateway_for
 from ledger.access import Role, approval_limit, parse_role
@@ -246,6 +253,7 @@ def load_demo(app: App, demo: DemoCompany | None = None) -> Changes:
         changes += demo_policy.load_policy(uow)  # one of each policy decision
         changes += demo_licences.load_licences(uow, demo)
         changes += demo_inventory.load_inventory(uow)
+        changes += demo_reports.load(uow, app)  # catalogue, savings, benchmarks
         uow.commit()
     return changes
 

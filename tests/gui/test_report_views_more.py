@@ -16,6 +16,7 @@ from client.gui.views.ledger_tie import TIE_COLUMNS, TieModel, tie_rows
 from connectors.billing import detect_importer
 from ledger.accounting import Classification, tie
 from ledger.allocation.engine import ManualCost
+from ledger.catalogue import parse_catalogue
 from ledger.savings import Saving, SavingKind
 from ledger.services.catalogue import import_catalogue, preview_tier_change
 from ledger.services.costs import import_billing
@@ -29,6 +30,9 @@ from tests.gui.conftest import idle
 
 PAGE = "Methodology and costs"
 CATALOGUE = Path(__file__).resolve().parents[1] / "fixtures" / "catalogue" / "services.toml"
+DEMO_CATALOGUE = Path(__file__).resolve().parents[2] / "resources" / "catalogue" / "demo.toml"
+#: The demo's own savings (client/demo_reports.py), effective October 2026.
+DEMO_SAVINGS = ["MRD-SAV-01", "MRD-SAV-02", "MRD-SAV-03"]
 EC2 = "Amazon Elastic Compute Cloud"
 
 
@@ -163,18 +167,21 @@ def test_the_savings_tab_shows_the_measured_saving_and_records_a_new_one(
             reason="FinOps review")
         uow.commit()
     with month_end_app.uow(read_only=True) as uow:
-        measured, = measure_savings(uow=uow, store=month_end_app.cost_facts())
+        everything = measure_savings(uow=uow, store=month_end_app.cost_facts())
+    measured = next(m for m in everything if m.saving.id == "OPT-1")
     assert measured.months and measured.realised_total != 0  # measured, not guessed
+    realised = sum((m.realised_total for m in everything), Decimal(0))
+    expected = sum((m.expected_total for m in everything), Decimal(0))
 
     window, view = _page(qtbot, open_window, month_end_app, "carol")
     tab = _tab(qtbot, window, view, view.savings, lambda: view.savings.measured is not None)
-    row = tab.model.row(0)
-    assert row[0] == "OPT-1" and row[11] == measured.realised_total
+    row = next(r for r in tab.model.rows() if r[0] == "OPT-1")
+    assert row[11] == measured.realised_total
     assert row[8] == measured.baseline and row[10] == measured.expected_total
-    assert (f"Realised USD {format_money(measured.realised_total)}</b> of "
-            f"{format_money(measured.expected_total)} expected") in tab.summary.text()
-    assert tab.chart.categories == ["OPT-1"]
-    assert tab.chart.series[1] == ("Realised", [float(measured.realised_total)])
+    assert (f"Realised USD {format_money(realised)}</b> of "
+            f"{format_money(expected)} expected") in tab.summary.text()
+    assert tab.chart.categories == [*DEMO_SAVINGS, "OPT-1"]  # by effective month
+    assert tab.chart.series[1] == ("Realised", [float(m.realised_total) for m in everything])
 
     assert tab.record_button.isEnabled()
     tab.fields["id"].setText("OPT-2")
@@ -185,7 +192,8 @@ def test_the_savings_tab_shows_the_measured_saving_and_records_a_new_one(
     assert "field 'expected'" in tab.banner.text()  # nothing recorded without it
     tab.fields["expected"].setText("45.00")
     qtbot.mouseClick(tab.record_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: tab.model.rowCount() == 2 and idle(window), timeout=30000)
+    qtbot.waitUntil(lambda: tab.model.rowCount() == len(DEMO_SAVINGS) + 2 and idle(window),
+                    timeout=30000)
     harvest = next(r for r in tab.model.rows() if r[0] == "OPT-2")
     assert harvest[1] == "licence_harvesting" and harvest[11] == 0
     assert "no billing scope" in harvest[13]  # says why instead of guessing
@@ -196,7 +204,13 @@ def test_a_viewer_may_not_record_savings_and_is_told_why(qtbot, month_end_app, o
     tab = _tab(qtbot, window, view, view.savings, lambda: view.savings.measured is not None)
     assert not tab.record_button.isEnabled()
     assert "cannot record a saving" in tab.record_button.toolTip()
-    assert "No optimisation recorded yet" in tab.summary.text()
+    # The demo's savings are there to read: the warehouse retired in October realises its
+    # whole baseline each billed month since.
+    assert [r[0] for r in tab.model.rows()] == DEMO_SAVINGS
+    warehouse = next(m for m in tab.measured if m.saving.id == "MRD-SAV-01")
+    assert warehouse.baseline == Decimal("4170.58") and warehouse.months
+    assert all(m.realised == Decimal("4170.58") for m in warehouse.months)
+    assert f"{len(DEMO_SAVINGS)} optimisation(s)" in tab.summary.text()
 
 
 # -- the service catalogue ----------------------------------------------------------------------
@@ -219,15 +233,25 @@ def _choose(qtbot, window, tab, service: str, centre: str, tier: str) -> None:
 
 def test_a_tier_change_shows_the_services_cost_first_and_is_made_after_confirming(
         qtbot, month_end_app, open_window):
-    with month_end_app.uow() as uow:
-        import_catalogue(uow=uow, text=CATALOGUE.read_text(), source=str(CATALOGUE))
+    with month_end_app.uow() as uow:  # the fixture is the demo catalogue's core: no change
+        assert not import_catalogue(uow=uow, text=CATALOGUE.read_text(),
+                                    source=str(CATALOGUE)).changed
         uow.commit()
     window, view, tab = _catalogue(qtbot, open_window, month_end_app, "carol")
     period = view.period.currentText()
+    demo = parse_catalogue(DEMO_CATALOGUE.read_text())
     with month_end_app.uow(read_only=True) as uow:
         expected = preview_tier_change(uow=uow, service="EMAIL", cost_centre="1010",
                                        tier="gold", period=period)
-    assert tab.tiers_model.rowCount() == 5 and tab.subscriptions_model.rowCount() == 3
+    # The demo's catalogue: every service's tiers, every subscription priced for the period.
+    assert tab.tiers_model.rowCount() == sum(len(s.tiers) for s in demo.services) == 9
+    assert {r[0] for r in tab.tiers_model.rows()} == {"EMAIL", "DBAAS", "SERVICEDESK", "VDI"}
+    assert ("VDI", "Virtual desktops", "gpu", Decimal("146.00"), "desktop", "USD",
+            "99.9 % availability, response within 4 h, business hours", "6010") in \
+        tab.tiers_model.rows()
+    assert tab.subscriptions_model.rowCount() == len(demo.subscriptions) == 13
+    assert ("VDI", "5040", "gpu", "6", "stated", Decimal("876.00"), "USD") in \
+        tab.subscriptions_model.rows()
     assert ("DBAAS", "5010", "standard", "3", "stated", Decimal("930.00"), "USD") in \
         tab.subscriptions_model.rows()
 

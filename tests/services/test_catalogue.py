@@ -3,7 +3,7 @@ from the headcount driver, and a change of tier that shows its exact cost before
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ledger.catalogue import Subscription, parse_catalogue
 from ledger.errors import InputError, InputErrors, PermissionDeniedError
+from ledger.money import round_to_currency
 from ledger.services.catalogue import (
     change_tier,
     import_catalogue,
@@ -20,10 +21,14 @@ from ledger.services.catalogue import (
 )
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "fixtures" / "catalogue" / "services.toml"
+DEMO_CATALOGUE = Path(__file__).resolve().parents[2] / "resources" / "catalogue" / "demo.toml"
+#: The demo company's catalogue (resources/catalogue/demo.toml): services, tiers, subscriptions.
+DEMO_SERVICES, DEMO_TIERS, DEMO_SUBSCRIPTIONS = 4, 9, 13
 
 
 def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    """The product's one rounding policy (half away from zero), as a price is charged."""
+    return round_to_currency(amount, "USD")
 
 
 def test_a_bad_catalogue_names_every_element_and_field_at_once() -> None:
@@ -37,13 +42,42 @@ def test_a_bad_catalogue_names_every_element_and_field_at_once() -> None:
     assert "services.toml" in str(caught.value) and "exact" in str(caught.value)
 
 
-def test_a_tier_change_shows_its_exact_cost_before_it_is_made(demo_app) -> None:
+def test_a_catalogue_file_is_imported_once_into_a_new_database(app) -> None:
+    from ledger.reference import CostCentre
+    from ledger.services.reference_data import import_cost_centres
+    from ledger.staging import staged
+
     text = CATALOGUE.read_text()
-    with demo_app.uow() as uow:
+    with app.uow() as uow:
+        import_cost_centres(uow=uow, cost_centres=staged([
+            CostCentre(code, code) for code in ("1010", "5010", "6010")], "test"))
         first = import_catalogue(uow=uow, text=text, source=str(CATALOGUE), reason="catalogue")
         uow.commit()
-    assert first.created == 5
-    with demo_app.uow() as uow:
+    assert first.created == 5  # two services, three subscriptions
+    with app.uow() as uow:
+        events = uow.audit.count()
+        again = import_catalogue(uow=uow, text=text, source=str(CATALOGUE))
+        assert uow.audit.count() == events
+    assert not again.changed and again.unchanged == 5
+
+
+def test_the_demo_company_has_its_catalogue_and_the_fixture_is_its_core(demo_app) -> None:
+    demo = parse_catalogue(DEMO_CATALOGUE.read_text())
+    with demo_app.uow(read_only=True) as uow:
+        services = uow.catalogue.services()
+        subscriptions = uow.catalogue.subscriptions()
+    assert (len(services), sum(len(s.tiers) for s in services), len(subscriptions)) == (
+        DEMO_SERVICES, DEMO_TIERS, DEMO_SUBSCRIPTIONS)
+    assert sorted(services, key=lambda s: s.code) == sorted(demo.services, key=lambda s: s.code)
+    assert {s.code for s in services} == {"EMAIL", "DBAAS", "SERVICEDESK", "VDI"}
+    assert len({s.cost_centre for s in subscriptions}) >= 6  # several business units subscribe
+    with demo_app.uow(read_only=True) as uow:  # every subscription priced in the demo month
+        assert len(subscription_costs(uow=uow, period="2026-10")) == DEMO_SUBSCRIPTIONS
+
+
+def test_a_tier_change_shows_its_exact_cost_before_it_is_made(demo_app) -> None:
+    text = CATALOGUE.read_text()
+    with demo_app.uow() as uow:  # the demo already holds the fixture's services, unchanged
         again = import_catalogue(uow=uow, text=text, source=str(CATALOGUE))
         events = uow.audit.count()
         uow.commit()
@@ -86,10 +120,16 @@ def test_a_tier_change_shows_its_exact_cost_before_it_is_made(demo_app) -> None:
 def test_unknown_cost_centres_refuse_the_whole_file_and_viewers_change_no_tier(demo_app) -> None:
     text = CATALOGUE.read_text().replace('cost_centre = "5010"\ntier = "standard"',
                                          'cost_centre = "9999"\ntier = "standard"')
+    with demo_app.uow(read_only=True) as uow:
+        before = (uow.catalogue.services(), uow.catalogue.subscriptions())
     with demo_app.uow() as uow:
         with pytest.raises(InputErrors, match="9999"):
-            import_catalogue(uow=uow, text=text, source="services.toml")
-        assert uow.catalogue.services() == []
+            import_catalogue(uow=uow, text=text.replace('rate = "6.35"', 'rate = "5.00"'),
+                             source="services.toml")
+        uow.commit()
+    with demo_app.uow(read_only=True) as uow:  # nothing of the refused file, the rate included
+        assert (uow.catalogue.services(), uow.catalogue.subscriptions()) == before
+        assert len(before[1]) == DEMO_SUBSCRIPTIONS
     if not demo_app.is_sqlite:
         return  # on PostgreSQL identity is the database login
     with demo_app.uow() as uow:
@@ -119,7 +159,10 @@ def test_the_tier_change_command_previews_then_applies(demo_app) -> None:
         assert result.exit_code == 0, result.output
         return json.loads(result.output)
 
-    assert run("catalogue", "import", str(CATALOGUE))["created"] == 5
+    imported = run("catalogue", "import", str(CATALOGUE))  # the demo's core: already there
+    assert (imported["created"], imported["unchanged"]) == (0, 5)
+    imported = run("catalogue", "import", str(DEMO_CATALOGUE))
+    assert (imported["created"], imported["unchanged"]) == (0, DEMO_SERVICES + DEMO_SUBSCRIPTIONS)
     preview = run("catalogue", "tier-change", "DBAAS", "ha", "--cost-centre", "5010",
                   "--period", "2026-10")
     assert (preview["monthly_cost_before"], preview["monthly_cost_after"],
@@ -128,6 +171,7 @@ def test_the_tier_change_command_previews_then_applies(demo_app) -> None:
     listed = run("catalogue", "list", "--period", "2026-10")
     assert {(s["service"], s["cost_centre"], s["tier"]) for s in listed["subscriptions"]} >= {
         ("DBAAS", "5010", "standard")}
+    assert len(listed["subscriptions"]) == DEMO_SUBSCRIPTIONS
     applied = run("catalogue", "tier-change", "DBAAS", "ha", "--cost-centre", "5010",
                   "--period", "2026-10", "--apply", "--reason", "failover for the ERP")
     assert applied["applied"] is True and applied["monthly_difference"] == "1126.50"
@@ -246,7 +290,7 @@ def test_a_pool_sent_to_a_service_reaches_its_subscribers_by_subscription_value(
                                   ("(infra)", "USD"): Decimal("600.00")}
     assert found.totals == {"USD": outcome.result.by_cost_centre()[("1010", "USD")]}
     (email,) = charges
-    assert "service:EMAIL" in str(document)
+    assert "subscriptions of catalogue service EMAIL" in str(document)
     assert {c: a for c, _, a in email.charged} == {"1010": lines[("1010", "email")],
                                                    "2010": lines[("2010", "email")]}
 
